@@ -82,6 +82,7 @@ class ImportResult:
     respondents: list[ImportedRespondent] = field(default_factory=list)
     responses: list[ImportedResponse] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # things worth telling the user that are not rejections
 
 
 class Importer(Protocol):

@@ -1,0 +1,265 @@
+"""The ``coproduce`` command line. Thin: each command parses options and calls one service.
+
+Exit codes: 0 on success, 2 on bad input (the reason goes to standard error), 1 on anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from coproduce import __version__
+from coproduce.config import Settings, settings_markdown
+from coproduce.errors import BadInputError, ModelMissingError
+from coproduce.services.audit import Actor
+from coproduce.store.db import make_engine, make_session_factory, transaction
+from coproduce.store.schema import upgrade
+
+app = typer.Typer(help="coproduce: coded, co-produced findings from consultation returns, offline.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts and project roles.", no_args_is_help=True)
+project_app = typer.Typer(help="Projects.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(project_app, name="project")
+
+out = Console()
+err = Console(stderr=True)
+
+InstanceOpt = Annotated[Path | None, typer.Option("--instance", help="Instance folder (database, secret key).")]
+DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="Database URL; overrides the setting.")]
+ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project slug, as `coproduce project list` shows.")]
+
+
+def _settings(instance: Path | None, database_url: str | None) -> Settings:
+    return Settings.from_env(instance_dir=instance, database_url=database_url)
+
+
+def _factory(settings: Settings):  # type: ignore[no-untyped-def]
+    engine = make_engine(settings)
+    upgrade(engine)
+    return make_session_factory(engine)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+@app.command()
+def settings(markdown: Annotated[bool, typer.Option(help="Print the documentation table.")] = False) -> None:
+    """Show the settings in force (or their documentation with --markdown)."""
+    if markdown:
+        sys.stdout.write(settings_markdown())
+        return
+    current = Settings.from_env()
+    for name, value in vars(current).items():
+        shown = "(set)" if name == "secret_key" and value else value
+        out.print(f"{name} = {shown}")
+
+
+@app.command()
+def init(
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+    project: Annotated[str | None, typer.Option(help="Also create a project with this name.")] = None,
+    framework: Annotated[Path | None, typer.Option(help="Framework YAML for the new project.")] = None,
+) -> None:
+    """Create (or upgrade) the database, and optionally a first project."""
+    s = _settings(instance, database_url)
+    factory = _factory(s)
+    out.print(f"Database ready: {s.resolved_database_url}")
+    if project:
+        _create_project(factory, project, framework or default_framework_path())
+
+
+@db_app.command("upgrade")
+def db_upgrade(instance: InstanceOpt = None, database_url: DatabaseOpt = None) -> None:
+    """Apply the shipped migrations to the database."""
+    from coproduce.store.schema import current_revision
+
+    s = _settings(instance, database_url)
+    engine = make_engine(s)
+    upgrade(engine)
+    out.print(f"Database at revision {current_revision(engine)}: {s.resolved_database_url}")
+
+
+@project_app.command("create")
+def project_create(
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    framework: Annotated[Path | None, typer.Option(help="Framework YAML (default: the SEND green paper).")] = None,
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create a project on a coding framework."""
+    _create_project(_factory(_settings(instance, database_url)), name, framework or default_framework_path())
+
+
+def _create_project(factory, name: str, framework_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from coproduce.frameworks.loader import load_framework
+    from coproduce.services.projects import create_project
+
+    spec = load_framework(framework_path)
+    with transaction(factory) as session:
+        project = create_project(session, Actor.cli(), name, spec)
+        out.print(f"Created project {project.name!r} (slug: {project.slug}) on {spec.name} v{spec.version}.")
+
+
+@project_app.command("list")
+def project_list(instance: InstanceOpt = None, database_url: DatabaseOpt = None) -> None:
+    """List projects."""
+    from sqlalchemy import select
+
+    from coproduce.store.models import Project
+
+    with _factory(_settings(instance, database_url))() as session:
+        projects = list(session.scalars(select(Project).order_by(Project.slug)))
+        if not projects:
+            out.print("No projects yet: create one with `coproduce project create NAME`.")
+        for p in projects:
+            out.print(f"{p.slug}\t{p.name}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="The file to import (.txt .docx .pdf .csv .xlsx .jsonl).")],
+    project: ProjectOpt,
+    kind: Annotated[
+        str | None, typer.Option(help="freeform, survey, voice or family (default: guessed from the file type).")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping YAML for a survey export.")] = None,
+    guess_mapping: Annotated[
+        Path | None, typer.Option(help="Write the guessed column mapping of a survey export here and stop.")
+    ] = None,
+    respondent_type: Annotated[str | None, typer.Option(help="Who wrote a free-form submission.")] = None,
+    respondent_name: Annotated[str | None, typer.Option(help="Name of the responding organisation.")] = None,
+    consent: Annotated[bool, typer.Option(help="A free-form respondent consented to be quoted.")] = False,
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Import a file into a project: all of it or nothing; the same file twice changes nothing."""
+    from coproduce.services.imports import import_file
+
+    s = _settings(instance, database_url)
+    if guess_mapping is not None:
+        _write_guessed_mapping(s, file, guess_mapping)
+        return
+    factory = _factory(s)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(), console=err, transient=True,
+    ) as bar:
+        task = bar.add_task(f"Redacting {file.name}", total=None)
+        report = import_file(
+            factory, s, project, file, Actor.cli(), kind=kind, mapping=mapping, respondent_type=respondent_type,
+            respondent_name=respondent_name, consent_to_quote=consent,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    out.print(report.summary())
+
+
+def _write_guessed_mapping(s: Settings, file: Path, target: Path) -> None:
+    from coproduce.frameworks.loader import load_framework
+    from coproduce.importers.survey import guess_mapping
+
+    mapping = guess_mapping(file, load_framework(default_framework_path()), s)
+    target.write_text(mapping.to_yaml(), encoding="utf-8")
+    out.print(mapping.to_yaml())
+    out.print(f"Wrote the guessed mapping to {target}. Check it, edit it, then: coproduce import {file} --mapping {target}")
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="Login email.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+    project: Annotated[str | None, typer.Option(help="Add the user to this project.")] = None,
+    role: Annotated[str | None, typer.Option(help="Role in the project: admin, analyst, parent_carer, ...")] = None,
+    site_admin: Annotated[bool, typer.Option(help="Can see and manage every project.")] = False,
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create a user, optionally with a role in a project."""
+    from coproduce.services.projects import get_project
+    from coproduce.services.users import add_member, create_user
+
+    if (project is None) != (role is None):
+        raise BadInputError("give --project and --role together", field="role")
+    with transaction(_factory(_settings(instance, database_url))) as session:
+        actor = Actor.cli()
+        user = create_user(session, actor, email, name or email, password, site_admin=site_admin)
+        if project and role:
+            add_member(session, actor, get_project(session, project), user, role)
+    out.print(f"Created user {user.email}" + (f" as {role} in {project}" if project else ""))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Serve the review web UI."""
+    from webui import serve as run_server
+
+    s = _settings(instance, database_url)
+    _factory(s)
+    out.print(f"Serving coproduce on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_server(s, host=host, port=port)
+
+
+@app.command()
+def demo(
+    serve_ui: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the review UI afterwards.")] = True,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Set up the demo: database, demo project, the bundled sample corpus, demo accounts; then serve."""
+    from coproduce.services.demo import build_demo
+
+    s = _settings(instance, database_url)
+    factory = _factory(s)
+    for line in build_demo(factory, s, progress=lambda message: err.print(message)):
+        out.print(line)
+    if serve_ui:
+        serve(host=host, port=port, instance=instance, database_url=database_url)
+
+
+def default_framework_path() -> Path:
+    from coproduce.services.demo import corpus_dir
+
+    return corpus_dir() / "frameworks" / "send-green-paper-2022.yaml"
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except BadInputError as exc:
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except ModelMissingError as exc:
+        err.print(f"[bold red]Missing model:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Abort:
+        err.print("Aborted.")
+        sys.exit(1)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

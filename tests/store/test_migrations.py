@@ -1,0 +1,69 @@
+"""Upgrading an empty database with the shipped migrations gives exactly the models' schema."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from coproduce.store.models import AuditEvent, Base
+from coproduce.store.schema import current_revision, head_revision, upgrade
+
+POSTGRES_URL = os.environ.get("COPRODUCE_TEST_POSTGRES_URL")
+
+
+def assert_schema_matches_models(engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    assert current_revision(engine) == head_revision()
+
+
+def test_sqlite_upgrade_gives_the_models_schema(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    upgrade(engine)
+    assert_schema_matches_models(engine)
+    upgrade(engine)  # a second upgrade is a no-op
+    assert_schema_matches_models(engine)
+
+
+@pytest.fixture
+def postgres_engine():
+    if not POSTGRES_URL:
+        pytest.skip("COPRODUCE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it when a server answers)")
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"coproduce_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(make_url(POSTGRES_URL).set(database=name))
+    yield engine
+    engine.dispose()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE "{name}"'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_gives_the_models_schema(postgres_engine):
+    upgrade(postgres_engine)
+    assert_schema_matches_models(postgres_engine)
+
+
+def test_audit_events_cannot_be_changed_or_deleted(session):
+    from coproduce.store.db import AuditLogIsAppendOnly
+
+    event = AuditEvent(actor_label="test", action="x", entity_type="thing", entity_id=1)
+    session.add(event)
+    session.commit()
+    event.action = "rewritten"
+    with pytest.raises(AuditLogIsAppendOnly):
+        session.commit()
+    session.rollback()
+    session.delete(session.get(AuditEvent, event.id))
+    with pytest.raises(AuditLogIsAppendOnly):
+        session.commit()
