@@ -107,6 +107,23 @@ def split_paragraphs(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n")]
 
 
+def reflow_paragraphs(lines: list[str]) -> list[str]:
+    """Join the lines a PDF wrapped; a paragraph ends at a clearly short line ending a sentence."""
+    if not lines:
+        return []
+    full_width = sorted(len(line) for line in lines)[int(0.9 * (len(lines) - 1))]
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        current.append(line)
+        if len(line) < 0.75 * full_width and line.rstrip().endswith((".", "?", "!", ":", "’", '"')):
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return paragraphs
+
+
 def _fold(text: str) -> str:
     """Lower-case and unify quotes and spaces without changing the length, so offsets still hold."""
     table = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " ", "\u202f": " ", "\t": " "})
@@ -131,9 +148,11 @@ class FreeformImporter:
 
     def read(self, path: Path, framework: FrameworkSpec) -> ImportResult:
         data = read_checked(path, self.settings)
-        return self.read_text(extract_text(path, data, self.settings), path, framework)
+        text = extract_text(path, data, self.settings)
+        return self.read_text(text, path, framework, reflow=path.suffix.lower() == ".pdf")
 
-    def read_text(self, text: str, path: Path, framework: FrameworkSpec) -> ImportResult:
+    def read_text(self, text: str, path: Path, framework: FrameworkSpec, reflow: bool = False) -> ImportResult:
+        """Import already-extracted text; ``reflow`` joins lines a PDF wrapped back into paragraphs."""
         if not framework.questions:
             raise BadInputError(
                 "the project's framework has no questions to look for",
@@ -178,8 +197,13 @@ class FreeformImporter:
                         Rejection(f"line {number + 1}", "page debris, not part of the answer", line)
                     )
                     continue
+                if not paragraphs and scale_answer is None and match.question.options:
+                    # The closed answer on a line of its own under the question (or wrapped onto one).
+                    scale_answer = _closed_answer(line.rstrip(TRAILING_PUNCTUATION), match.question.options)
+                    if scale_answer is not None:
+                        continue
                 paragraphs.append(line)
-            answer = "\n\n".join(paragraphs)
+            answer = "\n\n".join(reflow_paragraphs(paragraphs) if reflow else paragraphs)
             if not answer and scale_answer is None:
                 result.rejected.append(
                     Rejection(
@@ -246,9 +270,13 @@ class FreeformImporter:
             alignment = fuzz.partial_ratio_alignment(wording, folded, score_cutoff=threshold)
             if alignment is None or alignment.dest_start > 3:
                 continue
+            # A line shorter than the question matches some part of it perfectly: score what it covers.
+            score = alignment.score * min(1.0, len(folded) / len(wording))
+            if score < threshold:
+                continue
             end = _extend_question_end(folded, alignment.dest_end)
-            if best is None or alignment.score > best[0]:
-                best = (alignment.score, end)
+            if best is None or score > best[0]:
+                best = (score, end)
         return best
 
     def _scale_answer(self, match: _Match) -> tuple[str | None, str]:
