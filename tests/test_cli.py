@@ -1,0 +1,87 @@
+"""The command line end to end on a temporary SQLite database."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from coproduce.cli import main
+from tests.conftest import SEED
+
+
+def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["coproduce", *args])
+    monkeypatch.setenv("COLUMNS", "200")
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["init"], ["import"], ["serve"], ["demo"], ["user", "add"], ["db", "upgrade"], ["project", "create"],
+     ["project", "list"], ["settings"]],
+)
+def test_every_command_has_help(capsys, monkeypatch, command):
+    code, out, _ = run(capsys, monkeypatch, *command, "--help")
+    assert code == 0 and "Usage" in out
+
+
+def test_init_import_and_user_add(capsys, monkeypatch, tmp_path):
+    instance = str(tmp_path / "inst")
+    code, out, err = run(capsys, monkeypatch, "init", "--instance", instance, "--project", "Green paper")
+    assert code == 0, err
+    assert "slug: green-paper" in out
+
+    code, out, err = run(
+        capsys, monkeypatch, "import", str(SEED), "-p", "green-paper", "--instance", instance,
+        "--respondent-type", "parent_carer_forum", "--consent",
+    )
+    assert code == 0, err
+    assert "1 respondent(s), 22 response(s), 7 scale answer(s)" in out
+
+    code, out, _ = run(capsys, monkeypatch, "import", str(SEED), "-p", "green-paper", "--instance", instance)
+    assert code == 0 and "already imported" in out
+
+    code, out, err = run(
+        capsys, monkeypatch, "user", "add", "Parent@Example.org", "--name", "Pat", "--password", "a long enough pw",
+        "--project", "green-paper", "--role", "parent_carer", "--instance", instance,
+    )
+    assert code == 0, err
+    assert "parent@example.org as parent_carer" in out
+
+    code, out, _ = run(capsys, monkeypatch, "project", "list", "--instance", instance)
+    assert "green-paper" in out
+
+
+def test_bad_input_exits_2_with_the_reason_on_stderr(capsys, monkeypatch, tmp_path):
+    instance = str(tmp_path / "inst")
+    run(capsys, monkeypatch, "init", "--instance", instance, "--project", "P")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, out, err = run(capsys, monkeypatch, "import", str(empty), "-p", "p", "--instance", instance)
+    assert code == 2
+    assert "empty.txt" in err and "Error" in err
+
+    code, _, err = run(capsys, monkeypatch, "import", str(SEED), "-p", "missing", "--instance", instance)
+    assert code == 2 and "no project called 'missing'" in err
+
+    code, _, err = run(
+        capsys, monkeypatch, "user", "add", "x@example.org", "--password", "short", "--instance", instance
+    )
+    assert code == 2 and "password" in err
+
+
+def test_usage_errors_exit_2(capsys, monkeypatch):
+    code, _, err = run(capsys, monkeypatch, "import")
+    assert code == 2 and "Missing argument" in err
+
+
+def test_settings_markdown_prints_the_table(capsys, monkeypatch):
+    code, out, _ = run(capsys, monkeypatch, "settings", "--markdown")
+    assert code == 0 and "COPRODUCE_DATABASE_URL" in out
