@@ -20,7 +20,9 @@ from coproduce.services.audit import Actor
 from coproduce.store.db import make_engine, make_session_factory, transaction
 from coproduce.store.schema import upgrade
 
-app = typer.Typer(help="coproduce: coded, co-produced findings from consultation returns, offline.", no_args_is_help=True)
+app = typer.Typer(
+    help="coproduce: coded, co-produced findings from consultation returns, offline.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts and project roles.", no_args_is_help=True)
 project_app = typer.Typer(help="Projects.", no_args_is_help=True)
@@ -131,7 +133,8 @@ def import_(
     file: Annotated[Path, typer.Argument(help="The file to import (.txt .docx .pdf .csv .xlsx .jsonl).")],
     project: ProjectOpt,
     kind: Annotated[
-        str | None, typer.Option(help="freeform, survey, voice or family (default: guessed from the file type).")
+        str | None,
+        typer.Option(help="freeform, survey, voice or family (default: guessed from the file type)."),
     ] = None,
     mapping: Annotated[Path | None, typer.Option(help="Column mapping YAML for a survey export.")] = None,
     guess_mapping: Annotated[
@@ -152,13 +155,25 @@ def import_(
         return
     factory = _factory(s)
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(), console=err, transient=True,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         task = bar.add_task(f"Redacting {file.name}", total=None)
         report = import_file(
-            factory, s, project, file, Actor.cli(), kind=kind, mapping=mapping, respondent_type=respondent_type,
-            respondent_name=respondent_name, consent_to_quote=consent,
+            factory,
+            s,
+            project,
+            file,
+            Actor.cli(),
+            kind=kind,
+            mapping=mapping,
+            respondent_type=respondent_type,
+            respondent_name=respondent_name,
+            consent_to_quote=consent,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     out.print(report.summary())
@@ -171,7 +186,9 @@ def _write_guessed_mapping(s: Settings, file: Path, target: Path) -> None:
     mapping = guess_mapping(file, load_framework(default_framework_path()), s)
     target.write_text(mapping.to_yaml(), encoding="utf-8")
     out.print(mapping.to_yaml())
-    out.print(f"Wrote the guessed mapping to {target}. Check it, edit it, then: coproduce import {file} --mapping {target}")
+    out.print(
+        f"Wrote the guessed mapping to {target}. Check it, edit it, then: coproduce import {file} --mapping {target}"
+    )
 
 
 @user_app.command("add")

@@ -58,6 +58,15 @@ class Settings:
         "",
         "Flask session signing key. Empty means a random key kept in `<instance_dir>/secret_key`.",
     )
+    secure_cookies: bool = _setting(
+        False,
+        "Send the session cookie over HTTPS only. Turn on whenever the web UI is served behind HTTPS.",
+    )
+    trusted_proxies: int = _setting(
+        0,
+        "Number of reverse proxies in front of the web UI whose X-Forwarded-For is trusted, so login "
+        "throttling counts real client addresses. 0 when clients connect directly.",
+    )
     login_attempts_per_minute: int = _setting(
         5,
         "Failed logins allowed per account and per client address in any minute before login is refused.",
@@ -90,6 +99,12 @@ class Settings:
 def _coerce(name: str, type_name: Any, raw: str) -> Any:
     kind = str(type_name)
     try:
+        if kind == "bool":
+            if raw.strip().lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.strip().lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
         if kind == "int":
             return int(raw)
         if kind == "float":

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import yaml
 
-SCALE_SUFFIX = re.compile(r"\s*(Strongly agree|Strongly disagree|Neither agree nor disagree|Neither|Agree|Disagree)\s*$")
+SCALE_SUFFIX = re.compile(
+    r"\s*(Strongly agree|Strongly disagree|Neither agree nor disagree|Neither|Agree|Disagree)\s*$"
+)
 ANSWER_TYPES = {"open": "open", "agree/disagree scale + open": "scale", "yes/no + reason": "yes-no"}
 OUT = Path("corpus/frameworks/send-green-paper-2022.yaml")
 

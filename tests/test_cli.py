@@ -24,8 +24,18 @@ def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["init"], ["import"], ["serve"], ["demo"], ["user", "add"], ["db", "upgrade"], ["project", "create"],
-     ["project", "list"], ["settings"]],
+    [
+        [],
+        ["init"],
+        ["import"],
+        ["serve"],
+        ["demo"],
+        ["user", "add"],
+        ["db", "upgrade"],
+        ["project", "create"],
+        ["project", "list"],
+        ["settings"],
+    ],
 )
 def test_every_command_has_help(capsys, monkeypatch, command):
     code, out, _ = run(capsys, monkeypatch, *command, "--help")
@@ -39,8 +49,17 @@ def test_init_import_and_user_add(capsys, monkeypatch, tmp_path):
     assert "slug: green-paper" in out
 
     code, out, err = run(
-        capsys, monkeypatch, "import", str(SEED), "-p", "green-paper", "--instance", instance,
-        "--respondent-type", "parent_carer_forum", "--consent",
+        capsys,
+        monkeypatch,
+        "import",
+        str(SEED),
+        "-p",
+        "green-paper",
+        "--instance",
+        instance,
+        "--respondent-type",
+        "parent_carer_forum",
+        "--consent",
     )
     assert code == 0, err
     assert "1 respondent(s), 22 response(s), 7 scale answer(s)" in out
@@ -49,8 +68,21 @@ def test_init_import_and_user_add(capsys, monkeypatch, tmp_path):
     assert code == 0 and "already imported" in out
 
     code, out, err = run(
-        capsys, monkeypatch, "user", "add", "Parent@Example.org", "--name", "Pat", "--password", "a long enough pw",
-        "--project", "green-paper", "--role", "parent_carer", "--instance", instance,
+        capsys,
+        monkeypatch,
+        "user",
+        "add",
+        "Parent@Example.org",
+        "--name",
+        "Pat",
+        "--password",
+        "a long enough pw",
+        "--project",
+        "green-paper",
+        "--role",
+        "parent_carer",
+        "--instance",
+        instance,
     )
     assert code == 0, err
     assert "parent@example.org as parent_carer" in out
@@ -64,7 +96,7 @@ def test_bad_input_exits_2_with_the_reason_on_stderr(capsys, monkeypatch, tmp_pa
     run(capsys, monkeypatch, "init", "--instance", instance, "--project", "P")
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    code, out, err = run(capsys, monkeypatch, "import", str(empty), "-p", "p", "--instance", instance)
+    code, _, err = run(capsys, monkeypatch, "import", str(empty), "-p", "p", "--instance", instance)
     assert code == 2
     assert "empty.txt" in err and "Error" in err
 

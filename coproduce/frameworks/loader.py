@@ -127,9 +127,7 @@ def _unique(r: _Reader, seen: set[Any], key: Any, where: str, kind: str) -> None
     seen.add(key)
 
 
-def _questions(
-    r: _Reader, data: dict[str, Any], scales: dict[str, tuple[str, ...]]
-) -> tuple[QuestionSpec, ...]:
+def _questions(r: _Reader, data: dict[str, Any], scales: dict[str, tuple[str, ...]]) -> tuple[QuestionSpec, ...]:
     out: list[QuestionSpec] = []
     seen: set[int] = set()
     for i, item in enumerate(r.items(data, "questions", "")):
@@ -154,9 +152,7 @@ def _questions(
             else:
                 scale = item.get("scale", "agree5" if answer_type == "scale" else "yes-no")
                 if scale not in scales:
-                    raise r.fail(
-                        f"{where}.scale", f"unknown scale {scale!r}", hint=f"Define it under 'scales:'"
-                    )
+                    raise r.fail(f"{where}.scale", f"unknown scale {scale!r}", hint="Define it under 'scales:'")
                 options = scales[scale]
         chapter = item.get("chapter")
         out.append(
@@ -180,9 +176,7 @@ def _standards(r: _Reader, data: dict[str, Any]) -> list[StandardSpec]:
         item = r.mapping(item, where)
         key = r.text(item, "id", where)
         _unique(r, seen, key, f"{where}.id", "standard id")
-        out.append(
-            StandardSpec(key, r.text(item, "label", f"standards[{i}] ({key})"), item.get("description") or "")
-        )
+        out.append(StandardSpec(key, r.text(item, "label", f"standards[{i}] ({key})"), item.get("description") or ""))
     return out
 
 
@@ -200,9 +194,7 @@ def _groups_and_codes(
         _unique(r, group_ids, gid, f"{where}.id", "group id")
         where = f"groups[{gi}] ({gid})"
         parent = item.get("parent")
-        groups.append(
-            CodeGroupSpec(gid, r.text(item, "label", where), None if parent is None else str(parent))
-        )
+        groups.append(CodeGroupSpec(gid, r.text(item, "label", where), None if parent is None else str(parent)))
         for ci, code in enumerate(r.items(item, "codes", f"{where}.")):
             cwhere = f"{where}.codes[{ci}]"
             code = r.mapping(code, cwhere)

@@ -68,9 +68,7 @@ def _docx_text(path: Path, data: bytes, settings: Settings) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types for a broken package
-        raise BadInputError(
-            f"not a readable Word document ({exc})", file=path, hint="Open and re-save it"
-        ) from None
+        raise BadInputError(f"not a readable Word document ({exc})", file=path, hint="Open and re-save it") from None
     lines: list[str] = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
@@ -178,9 +176,7 @@ class FreeformImporter:
 
         found = {m.question.number for m in matches}
         result.notes.extend(
-            f"question {q.number} was not found in the text"
-            for q in framework.questions
-            if q.number not in found
+            f"question {q.number} was not found in the text" for q in framework.questions if q.number not in found
         )
         first = matches[0].first_line
         self._reject_lines(result, lines, 0, first, "text before the first question; not part of any answer")
@@ -193,9 +189,7 @@ class FreeformImporter:
                 if not line:
                     continue
                 if PAGE_DEBRIS.match(line):
-                    result.rejected.append(
-                        Rejection(f"line {number + 1}", "page debris, not part of the answer", line)
-                    )
+                    result.rejected.append(Rejection(f"line {number + 1}", "page debris, not part of the answer", line))
                     continue
                 if not paragraphs and scale_answer is None and match.question.options:
                     # The closed answer on a line of its own under the question (or wrapped onto one).
@@ -206,9 +200,7 @@ class FreeformImporter:
             answer = "\n\n".join(reflow_paragraphs(paragraphs) if reflow else paragraphs)
             if not answer and scale_answer is None:
                 result.rejected.append(
-                    Rejection(
-                        f"line {match.first_line + 1}", f"question {match.question.number} has no answer"
-                    )
+                    Rejection(f"line {match.first_line + 1}", f"question {match.question.number} has no answer")
                 )
                 continue
             result.responses.append(
@@ -222,9 +214,7 @@ class FreeformImporter:
             )
         return result
 
-    def _reject_lines(
-        self, result: ImportResult, lines: list[str], start: int, end: int, reason: str
-    ) -> None:
+    def _reject_lines(self, result: ImportResult, lines: list[str], start: int, end: int, reason: str) -> None:
         for number in range(start, end):
             if lines[number]:
                 result.rejected.append(Rejection(f"line {number + 1}", reason, lines[number]))

@@ -56,7 +56,11 @@ SAMPLE_FILES = (
     SampleFile(
         "forum-submission-send-green-paper-2022.txt",
         "freeform",
-        {"respondent_type": "parent_carer_forum", "respondent_name": "A parent carer forum", "consent_to_quote": True},
+        {
+            "respondent_type": "parent_carer_forum",
+            "respondent_name": "A parent carer forum",
+            "consent_to_quote": True,
+        },
     ),
     SampleFile("survey-citizen-space-send.csv", "survey", {}),
     SampleFile("voice-of-the-child.csv", "voice", {}),
@@ -87,14 +91,13 @@ def build_demo(
                 user = create_user(session, actor, account.email, account.name, account.password)
                 add_member(session, actor, project, user, account.role)
         if project.safeguarding_lead_id is None:
-            project.safeguarding_lead_id = session.scalar(
-                select(User.id).where(User.email == DEMO_ACCOUNTS[0].email)
-            )
+            project.safeguarding_lead_id = session.scalar(select(User.id).where(User.email == DEMO_ACCOUNTS[0].email))
     samples = corpus_dir() / "samples"
     for sample in SAMPLE_FILES:
         say(f"Importing {sample.name} ...")
-        report = import_file(factory, settings, DEMO_SLUG, samples / sample.name, actor, kind=sample.kind,
-                             **sample.options)
+        report = import_file(
+            factory, settings, DEMO_SLUG, samples / sample.name, actor, kind=sample.kind, **sample.options
+        )
         yield report.summary()
     yield ""
     yield "Demo accounts (demo only: never put real data in a demo instance):"

@@ -28,9 +28,7 @@ def spec_sha256(spec: FrameworkSpec) -> str:
 def store_framework(session: Session, spec: FrameworkSpec) -> Framework:
     """The stored framework for ``spec``, adding it if new. A changed framework needs a new version."""
     digest = spec_sha256(spec)
-    existing = session.scalar(
-        select(Framework).where(Framework.name == spec.name, Framework.version == spec.version)
-    )
+    existing = session.scalar(select(Framework).where(Framework.name == spec.name, Framework.version == spec.version))
     if existing is not None:
         if existing.source_sha256 != digest:
             raise BadInputError(
@@ -84,8 +82,7 @@ def store_framework(session: Session, spec: FrameworkSpec) -> Framework:
             )
         )
     session.add_all(
-        Stance(framework_id=framework.id, key=s.id, label=s.label, description=s.description)
-        for s in spec.stances
+        Stance(framework_id=framework.id, key=s.id, label=s.label, description=s.description) for s in spec.stances
     )
     session.flush()
     return framework
@@ -101,14 +98,11 @@ def spec_from_db(session: Session, framework: Framework) -> FrameworkSpec:
         version=framework.version,
         description=framework.description,
         questions=tuple(
-            QuestionSpec(
-                q.number, q.text, q.answer_type, tuple(q.options), tuple(q.alternative_wordings), q.chapter
-            )
+            QuestionSpec(q.number, q.text, q.answer_type, tuple(q.options), tuple(q.alternative_wordings), q.chapter)
             for q in framework.questions
         ),
         standards=tuple(
-            StandardSpec(s.key, s.label, s.description)
-            for s in sorted(framework.standards, key=lambda s: s.id)
+            StandardSpec(s.key, s.label, s.description) for s in sorted(framework.standards, key=lambda s: s.id)
         ),
         groups=tuple(
             CodeGroupSpec(g.key, g.label, group_keys.get(g.parent_id) if g.parent_id else None)
@@ -125,8 +119,6 @@ def spec_from_db(session: Session, framework: Framework) -> FrameworkSpec:
             )
             for c in codes
         ),
-        stances=tuple(
-            StanceSpec(s.key, s.label, s.description) for s in sorted(framework.stances, key=lambda s: s.id)
-        ),
+        stances=tuple(StanceSpec(s.key, s.label, s.description) for s in sorted(framework.stances, key=lambda s: s.id)),
         provenance=dict(framework.provenance),
     )

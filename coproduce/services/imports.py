@@ -28,8 +28,14 @@ from coproduce.store.db import transaction
 from coproduce.store.models import Project, Question, Respondent, Response, SafeguardingFlag, Source
 
 IMPORT_KINDS = ("freeform", "survey", "voice", "family")
-SUFFIX_KINDS = {".txt": "freeform", ".docx": "freeform", ".pdf": "freeform", ".csv": "survey", ".xlsx": "survey",
-                ".jsonl": "family"}
+SUFFIX_KINDS = {
+    ".txt": "freeform",
+    ".docx": "freeform",
+    ".pdf": "freeform",
+    ".csv": "survey",
+    ".xlsx": "survey",
+    ".jsonl": "family",
+}
 
 
 @dataclass
@@ -134,8 +140,10 @@ def import_file(
         if existing is not None:
             return ImportReport(path.name, digest, existing.importer, already_imported=True, source_id=existing.id)
         framework = spec_from_db(session, project.framework)
-        question_ids = {q.number: q.id for q in session.scalars(
-            select(Question).where(Question.framework_id == project.framework_id))}
+        question_ids = {
+            q.number: q.id
+            for q in session.scalars(select(Question).where(Question.framework_id == project.framework_id))
+        }
 
     importer = choose_importer(kind, path, settings, **options)
     result = importer.read(path, framework)
@@ -154,19 +162,32 @@ def import_file(
     with transaction(factory) as session:
         project = _project(session, project_slug)
         source = Source(
-            project_id=project.id, filename=path.name, sha256=digest, size_bytes=len(data), importer=importer.name,
-            imported_by_id=actor.user_id, imported_by_label=actor.label,
-            options=_jsonable(options), rejected=[vars(r) for r in result.rejected],
+            project_id=project.id,
+            filename=path.name,
+            sha256=digest,
+            size_bytes=len(data),
+            importer=importer.name,
+            imported_by_id=actor.user_id,
+            imported_by_label=actor.label,
+            options=_jsonable(options),
+            rejected=[vars(r) for r in result.rejected],
         )
         session.add(source)
         session.flush()
         respondents: dict[str, Respondent] = {}
         for r in result.respondents:
             respondent = Respondent(
-                project_id=project.id, source_id=source.id, external_id=r.external_id,
+                project_id=project.id,
+                source_id=source.id,
+                external_id=r.external_id,
                 respondent_type=r.respondent_type if r.respondent_type in RESPONDENT_TYPES else "other",
-                age=r.age, age_band=r.age_band, setting=r.setting, communication_method=r.communication_method,
-                recorded_by=r.recorded_by, area=r.area, consent_to_quote=bool(r.consent_to_quote),
+                age=r.age,
+                age_band=r.age_band,
+                setting=r.setting,
+                communication_method=r.communication_method,
+                recorded_by=r.recorded_by,
+                area=r.area,
+                consent_to_quote=bool(r.consent_to_quote),
                 attributes=dict(r.attributes),
             )
             session.add(respondent)
@@ -188,10 +209,15 @@ def import_file(
             session.flush()
             redacted_counts.update(e.type for e in redaction.entities)
             for concern in found:
-                session.add(SafeguardingFlag(
-                    response_id=response.id, category=concern.category, start=concern.start, end=concern.end,
-                    reason=concern.reason,
-                ))
+                session.add(
+                    SafeguardingFlag(
+                        response_id=response.id,
+                        category=concern.category,
+                        start=concern.start,
+                        end=concern.end,
+                        reason=concern.reason,
+                    )
+                )
             report.safeguarding_flags += len(found)
         report.source_id = source.id
         report.respondents = len(result.respondents)
@@ -199,11 +225,20 @@ def import_file(
         report.scale_answers = sum(1 for r in result.responses if r.scale_answer)
         report.redacted = dict(redacted_counts)
         record(
-            session, actor, "source.import", "source", source.id, project_id=project.id,
+            session,
+            actor,
+            "source.import",
+            "source",
+            source.id,
+            project_id=project.id,
             after={
-                "filename": path.name, "sha256": digest, "importer": importer.name,
-                "respondents": report.respondents, "responses": report.responses,
-                "rejected": len(result.rejected), "safeguarding_flags": report.safeguarding_flags,
+                "filename": path.name,
+                "sha256": digest,
+                "importer": importer.name,
+                "respondents": report.respondents,
+                "responses": report.responses,
+                "rejected": len(result.rejected),
+                "safeguarding_flags": report.safeguarding_flags,
             },
         )
     return report
@@ -226,11 +261,15 @@ def _check_result(result: ImportResult, path: Path, question_ids: dict[int, int]
         if response.question_number is not None and response.question_number not in question_ids:
             raise BadInputError(
                 f"question {response.question_number} is not in the project's framework ({response.location})",
-                file=path, hint="Check the column mapping or the framework",
+                file=path,
+                hint="Check the column mapping or the framework",
             )
     if not result.responses:
-        raise BadInputError("nothing to import: no answers were found", file=path,
-                            hint="Check the file is the right one and its columns are mapped")
+        raise BadInputError(
+            "nothing to import: no answers were found",
+            file=path,
+            hint="Check the file is the right one and its columns are mapped",
+        )
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:

@@ -35,9 +35,7 @@ def create_project(
         raise BadInputError("a project needs a name", field="name")
     slug = slug or slugify(name)
     if session.scalar(select(Project).where(Project.slug == slug)) is not None:
-        raise BadInputError(
-            f"a project called {slug!r} already exists", field="name", hint="Choose another name"
-        )
+        raise BadInputError(f"a project called {slug!r} already exists", field="name", hint="Choose another name")
     stored = store_framework(session, framework)
     project = Project(
         slug=slug,

@@ -65,9 +65,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 def add_member(session: Session, actor: Actor, project: Project, user: User, role: str) -> Membership:
     if role not in MEMBERSHIP_ROLES:
-        raise BadInputError(
-            f"unknown role {role!r}", field="role", hint=f"Use one of: {', '.join(MEMBERSHIP_ROLES)}"
-        )
+        raise BadInputError(f"unknown role {role!r}", field="role", hint=f"Use one of: {', '.join(MEMBERSHIP_ROLES)}")
     membership = session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.project_id == project.id)
     )
@@ -101,7 +99,5 @@ def projects_for(session: Session, user: User) -> list[Project]:
     """Projects the user belongs to (site admins see every project)."""
     query = select(Project).order_by(Project.name)
     if not user.is_site_admin:
-        query = query.join(Membership, Membership.project_id == Project.id).where(
-            Membership.user_id == user.id
-        )
+        query = query.join(Membership, Membership.project_id == Project.id).where(Membership.user_id == user.id)
     return list(session.scalars(query))

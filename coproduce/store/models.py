@@ -277,9 +277,7 @@ class Response(Base):
     question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"), index=True)
     original_text: Mapped[str | None] = mapped_column(Text)
     redacted_text: Mapped[str | None] = mapped_column(Text)
-    redactions: Mapped[list[Any]] = mapped_column(
-        default=list
-    )  # [{type, start, end, score}] in original_text
+    redactions: Mapped[list[Any]] = mapped_column(default=list)  # [{type, start, end, score}] in original_text
     scale_answer: Mapped[str | None] = mapped_column(String(100))
     closed_answer: Mapped[str | None] = mapped_column(String(300))
     location: Mapped[str] = mapped_column(String(200), default="")
@@ -432,9 +430,7 @@ class ReviewDecision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"), index=True)
-    code_assignment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("code_assignment.id", ondelete="CASCADE")
-    )
+    code_assignment_id: Mapped[int | None] = mapped_column(ForeignKey("code_assignment.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(String(10))
     from_code_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"))
     to_code_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"))

@@ -46,16 +46,28 @@ def minimal() -> dict:
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        (lambda d: d["groups"][0]["codes"].append({"id": "A", "label": "Again"}), "groups[0] (g).codes[1] (A).id",
-         "duplicate code id"),
-        (lambda d: d["groups"][0]["codes"][0].update(standards=["S9"]), "groups[0] (g).codes[0] (A).standards",
-         "unknown standard 'S9'"),
+        (
+            lambda d: d["groups"][0]["codes"].append({"id": "A", "label": "Again"}),
+            "groups[0] (g).codes[1] (A).id",
+            "duplicate code id",
+        ),
+        (
+            lambda d: d["groups"][0]["codes"][0].update(standards=["S9"]),
+            "groups[0] (g).codes[0] (A).standards",
+            "unknown standard 'S9'",
+        ),
         (lambda d: d["groups"][0]["codes"][0].pop("label"), "groups[0] (g).codes[0] (A).label", "missing"),
-        (lambda d: d["questions"][0].update(answer_type="essay"), "questions[0] (question 1).answer_type",
-         "unknown answer type"),
+        (
+            lambda d: d["questions"][0].update(answer_type="essay"),
+            "questions[0] (question 1).answer_type",
+            "unknown answer type",
+        ),
         (lambda d: d["questions"][0].update(number="one"), "questions[0].number", "whole number"),
-        (lambda d: d["questions"].append({"number": 1, "text": "Again?"}), "questions[1] (question 1).number",
-         "duplicate question number"),
+        (
+            lambda d: d["questions"].append({"number": 1, "text": "Again?"}),
+            "questions[1] (question 1).number",
+            "duplicate question number",
+        ),
         (lambda d: d.pop("groups"), "groups", "missing"),
         (lambda d: d["groups"][0].update(parent="nowhere"), "groups[0] (g).parent", "unknown parent group"),
     ],

@@ -44,15 +44,21 @@ def test_seed_import_stores_22_responses_and_7_scale_answers(session_factory, se
         ).all()
         assert [r.number for r in rows] == list(range(1, 23))
         assert {r.number: r.scale_answer for r in rows if r.scale_answer} == {
-            6: "Strongly disagree", 9: "Agree", 10: "Strongly agree", 11: "Disagree",
-            13: "Neither agree nor disagree", 15: "Agree", 16: "Strongly agree",
+            6: "Strongly disagree",
+            9: "Agree",
+            10: "Strongly agree",
+            11: "Disagree",
+            13: "Neither agree nor disagree",
+            15: "Agree",
+            16: "Strongly agree",
         }
         assert all(r.redacted_text for r in rows)
         respondent = session.scalar(select(Respondent))
         assert respondent.respondent_type == "parent_carer_forum"
         source = session.scalar(select(Source))
         assert [r["reason"].split(";")[0] for r in source.rejected] == [
-            "text before the first question", "page debris, not part of the answer",
+            "text before the first question",
+            "page debris, not part of the answer",
         ]
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "source.import"))
         assert event.after["responses"] == 22 and event.actor_label == "test"

@@ -11,9 +11,7 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError(
-            "run migrations through coproduce.store.schema.upgrade(), which passes a connection"
-        )
+        raise RuntimeError("run migrations through coproduce.store.schema.upgrade(), which passes a connection")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -8,7 +8,6 @@ Create Date: 2026-11-30 11:18:26.165963
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -54,9 +53,7 @@ def upgrade() -> None:
             name=op.f("fk_code_group_framework_id_framework"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["parent_id"], ["code_group.id"], name=op.f("fk_code_group_parent_id_code_group")
-        ),
+        sa.ForeignKeyConstraint(["parent_id"], ["code_group.id"], name=op.f("fk_code_group_parent_id_code_group")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_code_group")),
         sa.UniqueConstraint("framework_id", "key", name="uq_code_group_framework_key"),
     )
@@ -73,9 +70,7 @@ def upgrade() -> None:
         sa.Column("safeguarding_lead_id", sa.Integer(), nullable=True),
         sa.Column("signoff_rule", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["framework_id"], ["framework.id"], name=op.f("fk_project_framework_id_framework")
-        ),
+        sa.ForeignKeyConstraint(["framework_id"], ["framework.id"], name=op.f("fk_project_framework_id_framework")),
         sa.ForeignKeyConstraint(
             ["safeguarding_lead_id"],
             ["user_account.id"],
@@ -97,9 +92,7 @@ def upgrade() -> None:
         sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("alternative_wordings", sa.JSON(), nullable=False),
         sa.Column("chapter", sa.String(length=50), nullable=True),
-        sa.CheckConstraint(
-            "answer_type IN ('open', 'scale', 'yes-no')", name=op.f("ck_question_answer_type")
-        ),
+        sa.CheckConstraint("answer_type IN ('open', 'scale', 'yes-no')", name=op.f("ck_question_answer_type")),
         sa.ForeignKeyConstraint(
             ["framework_id"],
             ["framework.id"],
@@ -188,9 +181,7 @@ def upgrade() -> None:
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("after", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["user_account.id"], name=op.f("fk_audit_event_actor_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["actor_id"], ["user_account.id"], name=op.f("fk_audit_event_actor_id_user_account")),
         sa.ForeignKeyConstraint(
             ["project_id"],
             ["project.id"],
@@ -384,12 +375,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["project_id"], ["project.id"], name=op.f("fk_finding_project_id_project"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["question_id"], ["question.id"], name=op.f("fk_finding_question_id_question")
-        ),
-        sa.ForeignKeyConstraint(
-            ["standard_id"], ["standard.id"], name=op.f("fk_finding_standard_id_standard")
-        ),
+        sa.ForeignKeyConstraint(["question_id"], ["question.id"], name=op.f("fk_finding_question_id_question")),
+        sa.ForeignKeyConstraint(["standard_id"], ["standard.id"], name=op.f("fk_finding_standard_id_standard")),
         sa.ForeignKeyConstraint(["theme_id"], ["theme.id"], name=op.f("fk_finding_theme_id_theme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_finding")),
     )
@@ -407,9 +394,7 @@ def upgrade() -> None:
         sa.Column("scale_answer", sa.String(length=100), nullable=True),
         sa.Column("closed_answer", sa.String(length=300), nullable=True),
         sa.Column("location", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["question_id"], ["question.id"], name=op.f("fk_response_question_id_question")
-        ),
+        sa.ForeignKeyConstraint(["question_id"], ["question.id"], name=op.f("fk_response_question_id_question")),
         sa.ForeignKeyConstraint(
             ["respondent_id"],
             ["respondent.id"],
@@ -487,9 +472,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["finding_id"], ["finding.id"], name=op.f("fk_sign_off_finding_id_finding"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"], name=op.f("fk_sign_off_user_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_sign_off_user_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_off")),
     )
     with op.batch_alter_table("sign_off", schema=None) as batch_op:
@@ -510,12 +493,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.CheckConstraint("origin IN ('model', 'human')", name=op.f("ck_code_assignment_origin")),
-        sa.CheckConstraint(
-            "status IN ('suggested', 'accepted', 'rejected')", name=op.f("ck_code_assignment_status")
-        ),
-        sa.CheckConstraint(
-            "segment_id IS NOT NULL OR response_id IS NOT NULL", name=op.f("ck_code_assignment_target")
-        ),
+        sa.CheckConstraint("status IN ('suggested', 'accepted', 'rejected')", name=op.f("ck_code_assignment_status")),
+        sa.CheckConstraint("segment_id IS NOT NULL OR response_id IS NOT NULL", name=op.f("ck_code_assignment_target")),
         sa.ForeignKeyConstraint(
             ["analysis_run_id"],
             ["analysis_run.id"],
@@ -534,9 +513,7 @@ def upgrade() -> None:
             name=op.f("fk_code_assignment_segment_id_segment"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"], name=op.f("fk_code_assignment_user_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_code_assignment_user_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_code_assignment")),
     )
     with op.batch_alter_table("code_assignment", schema=None) as batch_op:
@@ -571,18 +548,14 @@ def upgrade() -> None:
         sa.Column("blind", sa.Boolean(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.CheckConstraint(
-            "action IN ('accept', 'reject', 'recode', 'add')", name=op.f("ck_review_decision_action")
-        ),
+        sa.CheckConstraint("action IN ('accept', 'reject', 'recode', 'add')", name=op.f("ck_review_decision_action")),
         sa.ForeignKeyConstraint(
             ["code_assignment_id"],
             ["code_assignment.id"],
             name=op.f("fk_review_decision_code_assignment_id_code_assignment"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["from_code_id"], ["code.id"], name=op.f("fk_review_decision_from_code_id_code")
-        ),
+        sa.ForeignKeyConstraint(["from_code_id"], ["code.id"], name=op.f("fk_review_decision_from_code_id_code")),
         sa.ForeignKeyConstraint(
             ["segment_id"],
             ["segment.id"],
@@ -590,9 +563,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(["to_code_id"], ["code.id"], name=op.f("fk_review_decision_to_code_id_code")),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"], name=op.f("fk_review_decision_user_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_review_decision_user_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_decision")),
     )
     with op.batch_alter_table("review_decision", schema=None) as batch_op:
