@@ -1,6 +1,6 @@
 """GOV.UK Frontend's compiled assets, built by ``scripts/build_assets.sh`` into ``static/govuk/``.
 
-The compiled stylesheet asks for its fonts and images under ``/assets/``, so that path serves the
+The compiled stylesheet asks for its images under ``/assets/``, so that path serves the
 same folder. Without a build the app still runs, with a plain fallback stylesheet and no scripts.
 """
 
