@@ -143,17 +143,25 @@ def import_(
     respondent_type: Annotated[str | None, typer.Option(help="Who wrote a free-form submission.")] = None,
     respondent_name: Annotated[str | None, typer.Option(help="Name of the responding organisation.")] = None,
     consent: Annotated[bool, typer.Option(help="A free-form respondent consented to be quoted.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Accept a guessed survey mapping without asking.")] = False,
     instance: InstanceOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Import a file into a project: all of it or nothing; the same file twice changes nothing."""
-    from coproduce.services.imports import import_file
+    from coproduce.services.imports import SUFFIX_KINDS, import_file
 
     s = _settings(instance, database_url)
     if guess_mapping is not None:
-        _write_guessed_mapping(s, file, guess_mapping)
+        _write_guessed_mapping(s, project, file, guess_mapping)
         return
     factory = _factory(s)
+    resolved_kind = kind or SUFFIX_KINDS.get(file.suffix.lower())
+    if resolved_kind == "survey" and mapping is None and not yes:
+        guessed = _guessed_mapping(factory, s, project, file)
+        sys.stdout.write(guessed.to_yaml())
+        if not typer.confirm("Import with this guessed column mapping?", default=False, err=True):
+            err.print("Nothing imported. Save the mapping with --guess-mapping FILE, edit it, and pass --mapping FILE.")
+            raise typer.Exit(1)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -179,15 +187,24 @@ def import_(
     out.print(report.summary())
 
 
-def _write_guessed_mapping(s: Settings, file: Path, target: Path) -> None:
-    from coproduce.frameworks.loader import load_framework
+def _guessed_mapping(factory, s: Settings, project_slug: str, file: Path):  # type: ignore[no-untyped-def]
     from coproduce.importers.survey import guess_mapping
+    from coproduce.services.frameworks import spec_from_db
+    from coproduce.services.projects import get_project
 
-    mapping = guess_mapping(file, load_framework(default_framework_path()), s)
+    with factory() as session:
+        framework = spec_from_db(session, get_project(session, project_slug).framework)
+    return guess_mapping(file, framework, s)
+
+
+def _write_guessed_mapping(s: Settings, project_slug: str, file: Path, target: Path) -> None:
+    mapping = _guessed_mapping(_factory(s), s, project_slug, file)
     target.write_text(mapping.to_yaml(), encoding="utf-8")
-    out.print(mapping.to_yaml())
+    sys.stdout.write(mapping.to_yaml())
     out.print(
-        f"Wrote the guessed mapping to {target}. Check it, edit it, then: coproduce import {file} --mapping {target}"
+        f"Wrote the guessed mapping to {target}. Check it, edit it, then: "
+        f"coproduce import {file} -p {project_slug} --mapping {target}",
+        soft_wrap=True,
     )
 
 
@@ -259,7 +276,9 @@ def default_framework_path() -> Path:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns typer.Exit's code instead of exiting
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except BadInputError as exc:
         err.print(f"[bold red]Error:[/] {exc}", highlight=False)
         sys.exit(2)
@@ -269,10 +288,9 @@ def main() -> None:
     except typer.Abort:
         err.print("Aborted.")
         sys.exit(1)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # Usage errors from the command-line parser (typer vendors its own click) carry their exit code.
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         raise

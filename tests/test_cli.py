@@ -117,3 +117,25 @@ def test_usage_errors_exit_2(capsys, monkeypatch):
 def test_settings_markdown_prints_the_table(capsys, monkeypatch):
     code, out, _ = run(capsys, monkeypatch, "settings", "--markdown")
     assert code == 0 and "COPRODUCE_DATABASE_URL" in out
+
+
+def test_survey_import_shows_the_guessed_mapping_and_asks(capsys, monkeypatch, tmp_path):
+    from tests.conftest import ROOT
+
+    instance = str(tmp_path / "inst")
+    run(capsys, monkeypatch, "init", "--instance", instance, "--project", "P")
+    survey = str(ROOT / "corpus" / "samples" / "survey-citizen-space-send.csv")
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("n\n"))
+    code, out, err = run(capsys, monkeypatch, "import", survey, "-p", "p", "--instance", instance)
+    assert code == 1 and "kind: open_question" in out and "Nothing imported" in err
+
+    mapping = tmp_path / "mapping.yaml"
+    code, out, _ = run(
+        capsys, monkeypatch, "import", survey, "-p", "p", "--guess-mapping", str(mapping), "--instance", instance
+    )
+    assert code == 0 and mapping.read_text().startswith("# Column mapping")
+    code, out, err = run(
+        capsys, monkeypatch, "import", survey, "-p", "p", "--mapping", str(mapping), "--instance", instance
+    )
+    assert code == 0, err
+    assert "40 respondent(s)" in out
