@@ -12,6 +12,7 @@ OFFLINE_VARIABLES = {
     "HF_DATASETS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # keep model loading quiet in the CLI and logs
 }
 
 
