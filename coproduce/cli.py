@@ -30,8 +30,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 InstanceOpt = Annotated[Path | None, typer.Option("--instance", help="Instance folder (database, secret key).")]
 DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="Database URL; overrides the setting.")]

@@ -74,14 +74,25 @@ class ProperNounRecognizer(LocalRecognizer):
         ordinary = [self._is_ordinary(token) for token in run]
         if len(run) > 1:
             return not all(ordinary)
-        if first.is_sent_start and ordinary[0]:
-            # "Referral made ...", "Contact Mrs ...": an ordinary word capitalised by its position,
-            # unless it is the subject of a finite verb or a possessive, as names so often are.
+        if ordinary[0]:
+            # "Referral made ...", "Inclusion and SEND", "the Board must": an ordinary word capitalised by
+            # its position or by policy writing's habit of capitalising topics. Taken as a name only when it
+            # is the subject of a finite verb or a possessive, as names so often are ("Rose was excluded").
+            if _acronym_plural(first) or first.lemma_.lower() != first.lower_:
+                return False  # "MATs", "Schools", "Children": plurals are not first names
+            if before is not None and before.pos_ == "DET":
+                return False  # "the Board", "a Review": names do not take an article
+            if _in_apposition(first):
+                return True  # "The social worker, Gemma, has visited"
             return after is not None and (after.tag_ in {"VBZ", "VBD", "VBP", "MD", "POS"} or after.pos_ == "AUX")
-        return True
+        return not _acronym_plural(first)
 
     def _is_ordinary(self, token: Token) -> bool:
-        return token.lower_ in self.common_words or token.lemma_.lower() in self.common_words
+        lower = token.lower_
+        forms = {lower, token.lemma_.lower()}
+        if lower.endswith("s"):  # the lexicon holds lemmas: "coordinators" -> "coordinator"
+            forms |= {lower[:-1], lower[:-2] if lower.endswith("es") else lower}
+        return any(form in self.common_words for form in forms)
 
     def _result(self, start: int, end: int) -> RecognizerResult:
         return RecognizerResult(
@@ -93,6 +104,19 @@ class ProperNounRecognizer(LocalRecognizer):
                 recognizer=self.name, original_score=self.SCORE, textual_explanation="capitalised proper noun"
             ),
         )
+
+
+def _in_apposition(token: Token) -> bool:
+    """A single word set off by commas right after a noun: "the social worker, Gemma, said"."""
+    doc = token.doc
+    if token.i < 2 or token.i + 1 >= len(doc):
+        return False
+    return doc[token.i - 1].text == "," and doc[token.i - 2].pos_ == "NOUN" and doc[token.i + 1].text in {",", "."}
+
+
+def _acronym_plural(token: Token) -> bool:
+    """An acronym with a plural s, such as "MATs" or "SENCos"."""
+    return len(token.text) > 2 and token.text.endswith("s") and token.text[:-1].isupper()
 
 
 def _capitalised_runs(doc: Doc) -> list[list[Token]]:

@@ -178,3 +178,26 @@ def test_get_redactor_reuses_one_redactor_per_setting_values(redactor: PresidioR
     assert redaction.get_redactor(Settings(instance_dir=Path("elsewhere"))) is first
     assert redaction.get_redactor(Settings(redaction_min_score=0.8)) is not first
     assert first.analyzer is redactor.analyzer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Schools are so focused on attainment that Inclusion and SEND are pushed out.",
+        "MATs need to be incentivised to have an inclusive vision.",
+        "The Board must ensure that the proposals are aligned.",
+        "This will be determined by the Schools White Paper and the Health and Care Act.",
+        "There should be minimum levels of training for EHCP Officers (Plan Coordinators).",
+        "Young people need high aspirations to progress to University.",
+        "There is not enough focus on Health and Social care within the proposals.",
+    ],
+)
+def test_policy_writing_that_capitalises_topics_is_not_redacted(redactor: PresidioRedactor, text: str) -> None:
+    # Consultation responses capitalise topics; redacting them as names would blank out what people said.
+    assert redactor.redact(text).redacted == text
+
+
+def test_a_name_in_apposition_after_a_role_is_redacted(redactor: PresidioRedactor) -> None:
+    assert redactor.redact("The social worker, Rose, has visited twice.").redacted == (
+        "The social worker, [PERSON], has visited twice."
+    )
