@@ -208,6 +208,26 @@ def _write_guessed_mapping(s: Settings, project_slug: str, file: Path, target: P
     )
 
 
+@app.command()
+def export(
+    out_file: Annotated[Path, typer.Argument(help="Where to write: a .csv or .xlsx file.")],
+    project: ProjectOpt,
+    original: Annotated[
+        bool, typer.Option(help="Export the original, unredacted text (admins only; the export is audited).")
+    ] = False,
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Export a project's responses, one row each, redacted by default."""
+    from coproduce.services.exports import export_responses
+
+    report = export_responses(
+        _factory(_settings(instance, database_url)), project, out_file, Actor.cli(), original=original
+    )
+    kind = "original" if original else "redacted"
+    out.print(f"Wrote {report.rows} responses ({kind} text) to {report.path}.")
+
+
 @user_app.command("add")
 def user_add(
     email: Annotated[str, typer.Argument(help="Login email.")],

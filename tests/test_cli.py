@@ -29,6 +29,7 @@ def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
         ["init"],
         ["import"],
         ["serve"],
+        ["export"],
         ["demo"],
         ["user", "add"],
         ["db", "upgrade"],
@@ -139,3 +140,13 @@ def test_survey_import_shows_the_guessed_mapping_and_asks(capsys, monkeypatch, t
     )
     assert code == 0, err
     assert "40 respondent(s)" in out
+
+
+def test_export_writes_redacted_csv(capsys, monkeypatch, tmp_path):
+    instance = str(tmp_path / "inst")
+    run(capsys, monkeypatch, "init", "--instance", instance, "--project", "P")
+    run(capsys, monkeypatch, "import", str(SEED), "-p", "p", "--instance", instance)
+    target = tmp_path / "responses.csv"
+    code, out, err = run(capsys, monkeypatch, "export", str(target), "-p", "p", "--instance", instance)
+    assert code == 0, err
+    assert "Wrote 22 responses (redacted text)" in out and target.exists()
