@@ -41,3 +41,11 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_factory() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real MiniLM model behind one in-memory cache for the whole session: each text is embedded once."""
+    from coproduce.pipeline.embed import EmbeddingCache, SentenceEmbedder
+
+    return SentenceEmbedder(cache=EmbeddingCache())

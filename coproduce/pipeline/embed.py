@@ -1,0 +1,126 @@
+"""Sentence embeddings with a cache keyed by model id and text hash: a re-run embeds only new text.
+
+The cache is a small SQLite file of float32 vectors beside the project database (or in memory
+for tests). Texts are embedded in batches sorted by length, because padding a batch to its
+longest member is what costs time on a CPU, and torch uses every core present.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coproduce.nlp import EMBEDDING_MODEL_ID, load_embedder
+
+DIMENSIONS = 384
+
+
+def text_key(model_id: str, text: str) -> str:
+    return hashlib.sha256(f"{model_id}\x00{text}".encode()).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors by (model id, text) hash. ``path=None`` keeps them in memory only."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        self._db.commit()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SentenceEmbedder:
+    """all-MiniLM-L6-v2 (or any SentenceTransformer-like model object) behind a cache.
+
+    ``model`` is a loaded model object, never a name: nothing is fetched from a hub. Vectors
+    are L2-normalised, so a dot product is the cosine similarity.
+    """
+
+    def __init__(
+        self,
+        model: Any | None = None,
+        cache: EmbeddingCache | None = None,
+        model_id: str = EMBEDDING_MODEL_ID,
+        batch_size: int = 64,
+        progress: Callable[[int, int], None] | None = None,
+    ):
+        self._model = model
+        self.model_id = model_id
+        self.cache = cache or EmbeddingCache()
+        self.batch_size = batch_size
+        self.progress = progress
+        self.encoded = 0  # texts actually run through the model (not served from the cache)
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = load_embedder()
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        keys = [text_key(self.model_id, t) for t in texts]
+        found = self.cache.get_many(list(dict.fromkeys(keys)))
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        if missing:
+            found.update(self._encode(missing))
+        return np.vstack([found[k] for k in keys]).astype(np.float32)
+
+    def _encode(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        items = sorted(missing.items(), key=lambda kv: len(kv[1]))  # similar lengths pad less
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(items), self.batch_size):
+            batch = items[start : start + self.batch_size]
+            vectors = self.model.encode(
+                [t for _, t in batch],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            chunk = {k: v.astype(np.float32) for (k, _), v in zip(batch, vectors, strict=True)}
+            self.cache.put_many(chunk)
+            out.update(chunk)
+            self.encoded += len(batch)
+            if self.progress:
+                self.progress(min(start + self.batch_size, len(items)), len(items))
+        return out
