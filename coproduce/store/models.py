@@ -41,6 +41,7 @@ PANEL_ROLES = ("parent_carer", "young_person", "professional")
 ORIGINS = ("model", "human")
 ASSIGNMENT_STATUSES = ("suggested", "accepted", "rejected")
 FINDING_STATUSES = ("draft", "in_review", "signed_off", "reopened")
+FINDING_KINDS = ("question_summary", "question_code", "standard", "emerging_theme")
 SIGNOFF_DECISIONS = ("approve", "approve_with_comment", "dissent")
 REVIEW_ACTIONS = ("accept", "reject", "recode", "add")
 RUN_STATUSES = ("running", "finished", "failed", "cancelled")
@@ -344,6 +345,9 @@ class AnalysisRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # stage -> seconds
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)  # counts of what was made
+    unprocessed: Mapped[dict[str, Any]] = mapped_column(default=dict)  # stage -> [{item, reason}]
+    error: Mapped[str] = mapped_column(Text, default="")
 
 
 theme_segment = Table(
@@ -363,7 +367,10 @@ class Theme(Base):
     analysis_run_id: Mapped[int | None] = mapped_column(ForeignKey("analysis_run.id"))
     question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"))
     code_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"))  # set when the theme matches a code
+    key: Mapped[str] = mapped_column(String(100), default="")  # the theme finder's id within its run
     label: Mapped[str] = mapped_column(Text)
+    representative: Mapped[str] = mapped_column(Text, default="")
+    flags: Mapped[list[Any]] = mapped_column(default=list)  # quality-rule notes
     description: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[list[Any]] = mapped_column(default=list)
     origin: Mapped[str] = mapped_column(String(10), default="model")
@@ -401,9 +408,15 @@ class CodeAssignment(Base):
 
 class Finding(Base):
     __tablename__ = "finding"
-    __table_args__ = (_one_of("status", FINDING_STATUSES, "status"),)
+    __table_args__ = (
+        _one_of("status", FINDING_STATUSES, "status"),
+        _one_of("kind", FINDING_KINDS, "kind"),
+        UniqueConstraint("project_id", "key", name="uq_finding_project_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))  # stable across runs, e.g. "q6:code:MED"
+    kind: Mapped[str] = mapped_column(String(20))
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
     analysis_run_id: Mapped[int | None] = mapped_column(ForeignKey("analysis_run.id"))
     question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"))
@@ -413,11 +426,34 @@ class Finding(Base):
     statement: Mapped[str] = mapped_column(Text)
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)  # counts, shares, stance split, quotes
     you_said_we_did: Mapped[str] = mapped_column(Text, default="")
+    segments: Mapped[list[Segment]] = relationship(secondary="finding_segment")
     status: Mapped[str] = mapped_column(String(12), default="draft")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+finding_segment = Table(
+    "finding_segment",
+    Base.metadata,
+    Column("finding_id", ForeignKey("finding.id", ondelete="CASCADE"), primary_key=True),
+    Column("segment_id", ForeignKey("segment.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Campaign(Base):
+    """Respondents whose responses are near-identical: a template or campaign, counted apart."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    analysis_run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    respondent_ids: Mapped[list[Any]] = mapped_column(default=list)
+    example: Mapped[str] = mapped_column(Text, default="")  # redacted
+    similarity: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 # ---------------------------------------------------------------- review and sign-off

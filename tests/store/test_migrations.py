@@ -67,3 +67,47 @@ def test_audit_events_cannot_be_changed_or_deleted(session):
     session.delete(session.get(AuditEvent, event.id))
     with pytest.raises(AuditLogIsAppendOnly):
         session.commit()
+
+
+def test_upgrading_a_database_with_rows_keeps_them(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    upgrade(engine, "0001")
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO framework (name, version, description, provenance, created_at) "
+                "VALUES ('F', '1', '', '{}', '2026-01-01')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO project (slug, name, description, framework_id, signoff_rule, created_at) "
+                "VALUES ('p', 'P', '', 1, '{}', '2026-01-01')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO theme (project_id, label, description, keywords, origin, version) "
+                "VALUES (1, 'Waiting', '', '[]', 'human', 1)"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT label, key, flags FROM theme")).one() == ("Waiting", "", "[]")
+    assert_schema_matches_models(engine)
+
+
+def test_every_migration_downgrades_cleanly(tmp_path):
+    from alembic import command
+
+    from coproduce.store.schema import alembic_config
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'down.sqlite'}")
+    upgrade(engine)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert_schema_matches_models(engine)

