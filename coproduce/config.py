@@ -54,6 +54,11 @@ class Settings:
         0.4,
         "Lowest Presidio confidence at which a detected span is redacted. Lower redacts more.",
     )
+    analysis_seed: int = _setting(
+        42,
+        "Random seed for every analysis stage (topic model, classifiers, sampling): the same input and seed "
+        "give the same findings.",
+    )
     secret_key: str = _setting(
         "",
         "Flask session signing key. Empty means a random key kept in `<instance_dir>/secret_key`.",

@@ -1,0 +1,437 @@
+"""Run the analysis pipeline on a project and store what it found, keeping every human decision.
+
+The run is recorded first (status ``running``); the pipeline works on plain data outside any
+transaction; then one transaction replaces the previous model output with the new one. Human
+decisions (accepted, rejected or added codes, human stances, edited themes, sign-offs) are
+never overwritten: they are read first, handed to the coder as training data, and applied on
+top of the model's suggestions when findings are counted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from coproduce.config import Settings
+from coproduce.pipeline.base import LabelledExample, ResponseText
+from coproduce.pipeline.findings import FindingInput, build_findings, effective_codes
+from coproduce.pipeline.run import Pipeline, PipelineInput, PipelineOutput, config_hash
+from coproduce.services.audit import Actor, record
+from coproduce.services.frameworks import spec_from_db
+from coproduce.services.projects import get_project
+from coproduce.store.db import transaction
+from coproduce.store.models import (
+    AnalysisRun,
+    Campaign,
+    Code,
+    CodeAssignment,
+    Finding,
+    Question,
+    Respondent,
+    Response,
+    Segment,
+    SignOff,
+    Stance,
+    Theme,
+    utcnow,
+)
+
+Key = tuple[int, int]
+
+
+@dataclass
+class AnalysisReport:
+    run_id: int
+    responses: int
+    segments: int
+    code_suggestions: int
+    human_decisions_kept: int
+    themes: int
+    emerging_themes: int
+    campaigns: int
+    findings: int
+    timings: dict[str, float] = field(default_factory=dict)
+    unprocessed: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [
+            f"Analysis run {self.run_id}: {self.responses} responses, {self.segments} segments, "
+            f"{self.code_suggestions} code suggestions ({self.human_decisions_kept} human decisions kept), "
+            f"{self.themes} themes ({self.emerging_themes} emerging), {self.campaigns} campaign group(s), "
+            f"{self.findings} findings.",
+            "Time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()),
+        ]
+        for stage, items in self.unprocessed.items():
+            lines.append(f"{stage}: {len(items)} item(s) not processed, e.g. {items[0]['item']}: {items[0]['reason']}")
+        return "\n".join(lines)
+
+
+def default_pipeline(settings: Settings) -> Pipeline:
+    """The standard stages, with the embedding cache kept in the instance folder."""
+    from coproduce.pipeline.embed import EmbeddingCache, SentenceEmbedder
+
+    cache = EmbeddingCache(settings.instance_dir / "embeddings.sqlite")
+    return Pipeline(embedder=SentenceEmbedder(cache=cache), seed=settings.analysis_seed)
+
+
+def run_analysis(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    project_slug: str,
+    actor: Actor,
+    *,
+    pipeline: Pipeline | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> AnalysisReport:
+    pipeline = pipeline or default_pipeline(settings)
+    with factory() as session:
+        project = get_project(session, project_slug)
+        project_id = project.id
+        framework = spec_from_db(session, project.framework)
+        data = PipelineInput(
+            framework=framework,
+            responses=_responses(session, project_id),
+            code_examples=_code_examples(session, project_id),
+            stance_examples=_stance_examples(session, project_id),
+        )
+    config = pipeline.describe()
+    with transaction(factory) as session:
+        run = AnalysisRun(
+            project_id=project_id, config_hash=config_hash(config), config=config, seed=pipeline.seed, status="running"
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    try:
+        output = pipeline.run(data, progress)
+        with transaction(factory) as session:
+            report = _store(session, project_id, run_id, data, output, pipeline, actor)
+    except BaseException as exc:
+        with transaction(factory) as session:
+            failed = session.get(AnalysisRun, run_id)
+            failed.status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+            failed.error = f"{type(exc).__name__}: {exc}"[:2000]
+            failed.finished_at = utcnow()
+        raise
+    return report
+
+
+def _responses(session: Session, project_id: int) -> list[ResponseText]:
+    rows = session.execute(
+        select(Response, Respondent, Question.number)
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .outerjoin(Question, Response.question_id == Question.id)
+        .where(Respondent.project_id == project_id)
+        .order_by(Response.id)
+    )
+    return [
+        ResponseText(
+            response_id=response.id,
+            respondent_id=respondent.id,
+            question_number=number,
+            text=response.redacted_text or "",
+            respondent_type=respondent.respondent_type,
+            consent_to_quote=respondent.consent_to_quote,
+            scale_answer=response.scale_answer,
+        )
+        for response, respondent, number in rows
+    ]
+
+
+def _human_decisions(session: Session, project_id: int) -> list[tuple[CodeAssignment, Segment, str]]:
+    """Segment codes a person accepted, rejected or added (model suggestions a person reviewed count too)."""
+    rows = session.execute(
+        select(CodeAssignment, Segment, Code.key)
+        .join(Segment, CodeAssignment.segment_id == Segment.id)
+        .join(Response, Segment.response_id == Response.id)
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .join(Code, CodeAssignment.code_id == Code.id)
+        .where(Respondent.project_id == project_id, CodeAssignment.status.in_(("accepted", "rejected")))
+    )
+    return [(a, s, key) for a, s, key in rows]
+
+
+def _code_examples(session: Session, project_id: int) -> list[LabelledExample]:
+    return [LabelledExample(s.text, key, a.status == "accepted") for a, s, key in _human_decisions(session, project_id)]
+
+
+def _stance_examples(session: Session, project_id: int) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(Segment.text, Stance.key)
+        .join(Stance, Segment.stance_id == Stance.id)
+        .join(Response, Segment.response_id == Response.id)
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Respondent.project_id == project_id, Segment.stance_origin == "human")
+    )
+    return [(text, key) for text, key in rows]
+
+
+def _store(
+    session: Session,
+    project_id: int,
+    run_id: int,
+    data: PipelineInput,
+    output: PipelineOutput,
+    pipeline: Pipeline,
+    actor: Actor,
+) -> AnalysisReport:
+    project = get_project_by_id(session, project_id)
+    codes = {c.key: c.id for c in session.scalars(select(Code).where(Code.framework_id == project.framework_id))}
+    stances = {s.key: s.id for s in session.scalars(select(Stance).where(Stance.framework_id == project.framework_id))}
+    questions = {
+        q.number: q.id for q in session.scalars(select(Question).where(Question.framework_id == project.framework_id))
+    }
+    segment_ids = _store_segments(session, project_id, output)
+    human = {(a.segment_id, a.code_id): a.status for a, _s, _k in _human_decisions(session, project_id)}
+
+    # Model output of earlier runs that no person has reviewed is replaced; reviewed rows stay.
+    project_segments = select(Segment.id).join(Response).join(Respondent).where(Respondent.project_id == project_id)
+    project_responses = select(Response.id).join(Respondent).where(Respondent.project_id == project_id)
+    session.execute(
+        delete(CodeAssignment).where(
+            CodeAssignment.origin == "model",
+            CodeAssignment.status == "suggested",
+            CodeAssignment.segment_id.in_(project_segments) | CodeAssignment.response_id.in_(project_responses),
+        )
+    )
+    suggested = 0
+    for suggestion in output.codes:
+        segment_id, code_id = segment_ids[suggestion.segment], codes.get(suggestion.code)
+        if code_id is None or (segment_id, code_id) in human:
+            continue
+        session.add(
+            CodeAssignment(
+                segment_id=segment_id,
+                code_id=code_id,
+                origin="model",
+                analysis_run_id=run_id,
+                confidence=round(float(suggestion.confidence), 4),
+                status="suggested",
+            )
+        )
+        suggested += 1
+
+    by_id = {v: k for k, v in segment_ids.items()}
+    code_keys = {v: k for k, v in codes.items()}
+    accepted = [(by_id[s], code_keys[c]) for (s, c), status in human.items() if status == "accepted" and s in by_id]
+    rejected = [(by_id[s], code_keys[c]) for (s, c), status in human.items() if status == "rejected" and s in by_id]
+    effective = effective_codes(((s.segment, s.code) for s in output.codes), accepted, rejected)
+    _store_response_codes(session, run_id, effective, codes, output)
+    stance_of = _store_stances(session, segment_ids, stances, output)
+    themes = _store_themes(session, project_id, run_id, output, codes, questions, segment_ids)
+    campaign_respondents = _store_campaigns(session, project_id, run_id, output)
+
+    findings = build_findings(
+        FindingInput(
+            framework=data.framework,
+            responses=data.responses,
+            segments=output.segments,
+            vectors=output.vectors,
+            codes=effective,
+            stances=stance_of,
+            themes=output.themes,
+            campaign_respondents=campaign_respondents,
+        ),
+        pipeline.quote_picker,
+    )
+    _store_findings(session, project_id, run_id, findings, codes, questions, segment_ids, themes, project)
+
+    run = session.get(AnalysisRun, run_id)
+    unprocessed = {stage: [vars(u) for u in items] for stage, items in output.unprocessed.items()}
+    report = AnalysisReport(
+        run_id=run_id,
+        responses=len(data.responses),
+        segments=len(output.segments),
+        code_suggestions=suggested,
+        human_decisions_kept=len(human),
+        themes=len(output.themes),
+        emerging_themes=sum(1 for t in output.themes if t.code is None),
+        campaigns=len(output.campaigns),
+        findings=len(findings),
+        timings=output.timings,
+        unprocessed=unprocessed,
+    )
+    run.status, run.finished_at, run.timings = "finished", utcnow(), output.timings
+    run.models, run.unprocessed = output.manifest.get("models", {}), unprocessed
+    run.summary = {k: v for k, v in vars(report).items() if isinstance(v, int)}
+    record(session, actor, "analysis.run", "analysis_run", run_id, project_id=project_id, after=run.summary)
+    return report
+
+
+def get_project_by_id(session: Session, project_id: int) -> Any:
+    from coproduce.store.models import Project
+
+    return session.get(Project, project_id)
+
+
+def _store_segments(session: Session, project_id: int, output: PipelineOutput) -> dict[Key, int]:
+    """Keep segments whose span is unchanged (with their human decisions); replace the rest."""
+    existing = {
+        (s.response_id, s.position): s
+        for s in session.scalars(
+            select(Segment).join(Response).join(Respondent).where(Respondent.project_id == project_id)
+        )
+    }
+    wanted = {s.key: s for s in output.segments}
+    for key, old in existing.items():
+        new = wanted.get(key)
+        if new is None or (old.start, old.end, old.text) != (new.start, new.end, new.text):
+            session.delete(old)
+    session.flush()
+    ids: dict[Key, int] = {}
+    created: dict[Key, Segment] = {}
+    for key, new in wanted.items():
+        old = existing.get(key)
+        if old is not None and (old.start, old.end, old.text) == (new.start, new.end, new.text):
+            ids[key] = old.id
+        else:
+            created[key] = Segment(
+                response_id=new.response_id, position=new.position, start=new.start, end=new.end, text=new.text
+            )
+    session.add_all(created.values())
+    session.flush()  # one flush for all new segments: their ids are needed below
+    ids.update({key: segment.id for key, segment in created.items()})
+    return ids
+
+
+def _store_response_codes(
+    session: Session, run_id: int, effective: dict[Key, set[str]], codes: dict[str, int], output: PipelineOutput
+) -> None:
+    """A response's codes are the union of its segments' codes, at the highest segment confidence."""
+    confidence = {(s.segment, s.code): s.confidence for s in output.codes}
+    per_response: dict[int, dict[str, float]] = defaultdict(dict)
+    for key, keys in effective.items():
+        for code in keys:
+            best = per_response[key[0]].get(code, 0.0)
+            per_response[key[0]][code] = max(best, float(confidence.get((key, code), 1.0)))
+    for response_id, code_conf in per_response.items():
+        for code, value in sorted(code_conf.items()):
+            if code in codes:
+                session.add(
+                    CodeAssignment(
+                        response_id=response_id,
+                        code_id=codes[code],
+                        origin="model",
+                        analysis_run_id=run_id,
+                        confidence=round(value, 4),
+                        status="suggested",
+                    )
+                )
+
+
+def _store_stances(
+    session: Session, segment_ids: dict[Key, int], stances: dict[str, int], output: PipelineOutput
+) -> dict[Key, str]:
+    """Model stances on segments no person has set; returns the stance of every segment that has one."""
+    keys = {v: k for k, v in stances.items()}
+    by_segment = {s.segment: s for s in output.stances}
+    result: dict[Key, str] = {}
+    for key, segment_id in segment_ids.items():
+        segment = session.get(Segment, segment_id)
+        suggestion = by_segment.get(key)
+        if segment.stance_origin != "human" and suggestion is not None and suggestion.stance in stances:
+            segment.stance_id, segment.stance_origin = stances[suggestion.stance], "model"
+        if segment.stance_id is not None:
+            result[key] = keys[segment.stance_id]
+    return result
+
+
+def _store_themes(
+    session: Session,
+    project_id: int,
+    run_id: int,
+    output: PipelineOutput,
+    codes: dict[str, int],
+    questions: dict[int, int],
+    segment_ids: dict[Key, int],
+) -> dict[str, int]:
+    """Replace model themes nobody edited; edited and human themes stay. Returns theme key -> id."""
+    for theme in session.scalars(
+        select(Theme).where(Theme.project_id == project_id, Theme.origin == "model", Theme.version == 1)
+    ):
+        session.delete(theme)
+    session.flush()
+    ids: dict[str, int] = {}
+    for found in output.themes:
+        theme = Theme(
+            project_id=project_id,
+            analysis_run_id=run_id,
+            question_id=questions.get(found.question_number) if found.question_number is not None else None,
+            code_id=codes.get(found.code) if found.code else None,
+            key=found.key,
+            label=found.label,
+            keywords=list(found.keywords),
+            representative=found.representative,
+            flags=list(found.flags),
+            origin="model",
+        )
+        theme.segments = [session.get(Segment, segment_ids[k]) for k in found.segments if k in segment_ids]
+        session.add(theme)
+        session.flush()
+        ids[found.key] = theme.id
+    return ids
+
+
+def _store_campaigns(session: Session, project_id: int, run_id: int, output: PipelineOutput) -> set[int]:
+    session.execute(delete(Campaign).where(Campaign.project_id == project_id))
+    members: set[int] = set()
+    for group in output.campaigns:
+        respondents = sorted(group.response_ids)
+        members.update(respondents)
+        session.add(
+            Campaign(
+                project_id=project_id,
+                analysis_run_id=run_id,
+                key=group.key,
+                respondent_ids=respondents,
+                example=group.example,
+                similarity=round(float(group.similarity), 4),
+            )
+        )
+    return members
+
+
+def _store_findings(
+    session: Session,
+    project_id: int,
+    run_id: int,
+    findings: list[Any],
+    codes: dict[str, int],
+    questions: dict[int, int],
+    segment_ids: dict[Key, int],
+    themes: dict[str, int],
+    project: Any,
+) -> None:
+    """Upsert by the finding's stable key; a finding that is gone is deleted unless someone signed it."""
+    from coproduce.store.models import Standard
+
+    standards = {
+        s.key: s.id for s in session.scalars(select(Standard).where(Standard.framework_id == project.framework_id))
+    }
+    existing = {f.key: f for f in session.scalars(select(Finding).where(Finding.project_id == project_id))}
+    signed = set(session.scalars(select(SignOff.finding_id).distinct()))
+    for data in findings:
+        finding = existing.pop(data.key, None)
+        if finding is None:
+            finding = Finding(project_id=project_id, key=data.key, kind=data.kind, statement=data.statement)
+            session.add(finding)
+        if finding.figures != data.figures or finding.statement != data.statement:
+            finding.statement, finding.figures = data.statement, data.figures
+        finding.kind = data.kind
+        finding.analysis_run_id = run_id
+        finding.question_id = questions.get(data.question_number) if data.question_number is not None else None
+        finding.standard_id = standards.get(data.standard) if data.standard else None
+        finding.code_id = codes.get(data.code) if data.code else None
+        finding.theme_id = themes.get(data.theme_key) if data.theme_key else None
+        finding.segments = [session.get(Segment, segment_ids[k]) for k in data.segments if k in segment_ids]
+    for gone in existing.values():
+        if gone.id in signed:
+            gone.figures = {**gone.figures, "stale": True}  # kept for its sign-offs; the UI says it is stale
+        else:
+            session.delete(gone)
+    session.flush()
