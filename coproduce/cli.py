@@ -209,6 +209,38 @@ def _write_guessed_mapping(s: Settings, project_slug: str, file: Path, target: P
 
 
 @app.command()
+def analyse(
+    project: ProjectOpt,
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Segment, embed, code, find themes, stance and campaigns, and build findings. Keeps every human decision."""
+    from coproduce.services.analysis import default_pipeline, run_analysis
+
+    s = _settings(instance, database_url)
+    factory = _factory(s)
+    pipeline = default_pipeline(s)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def stage_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage.capitalize(), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        pipeline.embedder.progress = lambda done, total: stage_progress("embedding new text", done, total)
+        report = run_analysis(factory, s, project, Actor.cli(), pipeline=pipeline, progress=stage_progress)
+    out.print(report.summary())
+
+
+@app.command()
 def export(
     out_file: Annotated[Path, typer.Argument(help="Where to write: a .csv or .xlsx file.")],
     project: ProjectOpt,

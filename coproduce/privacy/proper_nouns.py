@@ -78,7 +78,7 @@ class ProperNounRecognizer(LocalRecognizer):
             # "Referral made ...", "Inclusion and SEND", "the Board must": an ordinary word capitalised by
             # its position or by policy writing's habit of capitalising topics. Taken as a name only when it
             # is the subject of a finite verb or a possessive, as names so often are ("Rose was excluded").
-            if _acronym_plural(first) or first.lemma_.lower() != first.lower_:
+            if _acronym_plural(first) or first.lemma_.lower() != first.lower_ or self._plural_noun(first):
                 return False  # "MATs", "Schools", "Children": plurals are not first names
             if before is not None and before.pos_ == "DET":
                 return False  # "the Board", "a Review": names do not take an article
@@ -86,6 +86,10 @@ class ProperNounRecognizer(LocalRecognizer):
                 return True  # "The social worker, Gemma, has visited"
             return after is not None and (after.tag_ in {"VBZ", "VBD", "VBP", "MD", "POS"} or after.pos_ == "AUX")
         return not _acronym_plural(first)
+
+    def _plural_noun(self, token: Token) -> bool:
+        lower = token.lower_
+        return lower.endswith("s") and (lower[:-1] in self.common_words or lower[:-2] in self.common_words)
 
     def _is_ordinary(self, token: Token) -> bool:
         lower = token.lower_

@@ -190,6 +190,7 @@ def test_get_redactor_reuses_one_redactor_per_setting_values(redactor: PresidioR
         "There should be minimum levels of training for EHCP Officers (Plan Coordinators).",
         "Young people need high aspirations to progress to University.",
         "There is not enough focus on Health and Social care within the proposals.",
+        "Schools should be held to account for part-time timetables.",
     ],
 )
 def test_policy_writing_that_capitalises_topics_is_not_redacted(redactor: PresidioRedactor, text: str) -> None:
