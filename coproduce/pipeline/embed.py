@@ -36,7 +36,19 @@ class EmbeddingCache:
         self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.commit()
+
+    def get_result(self, key: str) -> str | None:
+        """A stage's stored output (JSON) for inputs hashed to ``key``, so an unchanged stage is not re-run."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM results WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_result(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)", (key, value))
+            self._db.commit()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

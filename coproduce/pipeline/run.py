@@ -11,8 +11,8 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from coproduce.pipeline.base import (
     ResponseText,
     Segmenter,
     SegmentText,
+    StageResult,
     StanceClassifier,
     StanceSuggestion,
     ThemeFinder,
@@ -74,6 +75,7 @@ class Pipeline:
         theme_finder: ThemeFinder | None = None,
         campaign_detector: CampaignDetector | None = None,
         quote_picker: QuotePicker | None = None,
+        result_cache: ResultCache | None = None,
         seed: int = 42,
     ):
         from coproduce.pipeline import defaults
@@ -85,6 +87,7 @@ class Pipeline:
         self.theme_finder = theme_finder or defaults.theme_finder(seed)
         self.campaign_detector = campaign_detector or defaults.campaign_detector(seed)
         self.quote_picker = quote_picker or defaults.quote_picker()
+        self.result_cache = result_cache
         self.seed = seed
 
     def describe(self) -> dict[str, Any]:
@@ -136,9 +139,26 @@ class Pipeline:
             "respondent_of_segment": {s.key: by_response[s.response_id].respondent_id for s in segments},
             "seed": self.seed,
         }
-        themed = timed("themes", lambda: self.theme_finder.find(segments, vectors, data.framework, context))
+        # Themes and campaigns depend only on the text (not on human coding), so an unchanged input
+        # reuses the stored result: a re-run after review does not fit the topic model again.
+        theme_inputs = [self.theme_finder, [(s.key, s.text) for s in segments], vectors, data.framework, context]
+        themed = timed(
+            "themes",
+            lambda: self._cached(
+                "themes",
+                theme_inputs,
+                ThemeFound,
+                lambda: self.theme_finder.find(segments, vectors, data.framework, context),
+            ),
+        )
         unprocessed["themes"] = themed.unprocessed
-        campaigns = timed("campaigns", lambda: self.campaign_detector.detect(data.responses))
+        campaign_inputs = [self.campaign_detector, [(r.respondent_id, r.text) for r in data.responses]]
+        campaigns = timed(
+            "campaigns",
+            lambda: self._cached(
+                "campaigns", campaign_inputs, CampaignGroup, lambda: self.campaign_detector.detect(data.responses)
+            ),
+        )
         unprocessed["campaigns"] = campaigns.unprocessed
 
         manifest = self.describe()
@@ -155,12 +175,72 @@ class Pipeline:
             manifest=manifest,
         )
 
+    def _cached(self, stage: str, inputs: list[Any], item_type: type, work: Callable[[], StageResult[Any]]) -> Any:
+        if self.result_cache is None:
+            return work()
+        key = f"{stage}:{_fingerprint(inputs, self.seed)}"
+        stored = self.result_cache.get_result(key)
+        if stored is not None:
+            saved = json.loads(stored)
+            return StageResult(
+                items=[_revive(item_type, item) for item in saved["items"]],
+                unprocessed=[Unprocessed(**u) for u in saved["unprocessed"]],
+            )
+        result = work()
+        self.result_cache.put_result(
+            key,
+            json.dumps(
+                {"items": [asdict(i) for i in result.items], "unprocessed": [asdict(u) for u in result.unprocessed]}
+            ),
+        )
+        return result
+
     def _fit(self, data: PipelineInput) -> None:
         self.coder.fit(data.framework, data.code_examples, self.embedder)
         fit_stance = getattr(self.stance_classifier, "fit", None)
         if fit_stance is not None and data.stance_examples:
             texts, stances = zip(*data.stance_examples, strict=True)
             fit_stance(list(texts), list(stances))
+
+
+class ResultCache(Protocol):
+    def get_result(self, key: str) -> str | None: ...
+
+    def put_result(self, key: str, value: str) -> None: ...
+
+
+def _fingerprint(inputs: list[Any], seed: int) -> str:
+    digest = hashlib.sha256(str(seed).encode())
+    for value in inputs:
+        if isinstance(value, np.ndarray):
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif hasattr(value, "__dict__") and not isinstance(value, type):
+            # A stage: its class and plain settings (object reprs carry memory addresses that change every run).
+            plain = {k: v for k, v in vars(value).items() if not k.startswith("_") and _is_plain(v)}
+            digest.update(f"{type(value).__module__}.{type(value).__qualname__}".encode())
+            digest.update(json.dumps(plain, sort_keys=True, default=repr).encode())
+        else:
+            digest.update(json.dumps(value, sort_keys=True, default=repr).encode())
+    return digest.hexdigest()
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, str | int | float | bool | type(None)):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _revive(item_type: type, data: dict[str, Any]) -> Any:
+    """Rebuild a stage dataclass from JSON: segment keys come back as tuples."""
+    for name in ("segment", "segments"):
+        if name in data:
+            value = data[name]
+            data[name] = [tuple(v) for v in value] if name == "segments" else tuple(value)
+    return item_type(**data)
 
 
 def _models(pipeline: Pipeline) -> dict[str, Any]:

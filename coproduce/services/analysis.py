@@ -76,7 +76,7 @@ def default_pipeline(settings: Settings) -> Pipeline:
     from coproduce.pipeline.embed import EmbeddingCache, SentenceEmbedder
 
     cache = EmbeddingCache(settings.instance_dir / "embeddings.sqlite")
-    return Pipeline(embedder=SentenceEmbedder(cache=cache), seed=settings.analysis_seed)
+    return Pipeline(embedder=SentenceEmbedder(cache=cache), result_cache=cache, seed=settings.analysis_seed)
 
 
 def run_analysis(
