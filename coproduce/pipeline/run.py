@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -95,7 +95,8 @@ class Pipeline:
 
         def settings_of(stage: object) -> dict[str, Any]:
             public = {k: v for k, v in vars(stage).items() if not k.startswith("_")}
-            simple = {k: v for k, v in public.items() if isinstance(v, str | int | float | bool | type(None))}
+            simple = {k: v for k, v in public.items() if _is_plain(v)}
+            simple.update({k: asdict(v) for k, v in public.items() if is_dataclass(v) and not isinstance(v, type)})
             return {"class": f"{type(stage).__module__}.{type(stage).__qualname__}", **simple}
 
         stages = {
@@ -216,7 +217,11 @@ def _fingerprint(inputs: list[Any], seed: int) -> str:
             digest.update(np.ascontiguousarray(value).tobytes())
         elif hasattr(value, "__dict__") and not isinstance(value, type):
             # A stage: its class and plain settings (object reprs carry memory addresses that change every run).
-            plain = {k: v for k, v in vars(value).items() if not k.startswith("_") and _is_plain(v)}
+            plain = {
+                k: asdict(v) if is_dataclass(v) and not isinstance(v, type) else v
+                for k, v in vars(value).items()
+                if not k.startswith("_") and (_is_plain(v) or is_dataclass(v))
+            }
             digest.update(f"{type(value).__module__}.{type(value).__qualname__}".encode())
             digest.update(json.dumps(plain, sort_keys=True, default=repr).encode())
         else:

@@ -224,7 +224,7 @@ def _store(
     _store_response_codes(session, run_id, effective, codes, output)
     stance_of = _store_stances(session, segment_ids, stances, output)
     themes = _store_themes(session, project_id, run_id, output, codes, questions, segment_ids)
-    campaign_respondents = _store_campaigns(session, project_id, run_id, output)
+    campaign_respondents = _store_campaigns(session, project_id, run_id, output, data.responses)
 
     findings = build_findings(
         FindingInput(
@@ -377,11 +377,15 @@ def _store_themes(
     return ids
 
 
-def _store_campaigns(session: Session, project_id: int, run_id: int, output: PipelineOutput) -> set[int]:
+def _store_campaigns(
+    session: Session, project_id: int, run_id: int, output: PipelineOutput, responses: list[ResponseText]
+) -> set[int]:
+    """Store campaign groups by respondent; returns every respondent in one."""
+    respondent_of = {r.response_id: r.respondent_id for r in responses}
     session.execute(delete(Campaign).where(Campaign.project_id == project_id))
     members: set[int] = set()
     for group in output.campaigns:
-        respondents = sorted(group.response_ids)
+        respondents = sorted({respondent_of[r] for r in group.response_ids if r in respondent_of})
         members.update(respondents)
         session.add(
             Campaign(
