@@ -106,6 +106,7 @@ class CampaignGroup:
     response_ids: list[int]
     example: str
     similarity: float
+    respondent_ids: list[int] = field(default_factory=list)
 
 
 class Segmenter(Protocol):

@@ -225,8 +225,17 @@ def _fingerprint(inputs: list[Any], seed: int) -> str:
             digest.update(f"{type(value).__module__}.{type(value).__qualname__}".encode())
             digest.update(json.dumps(plain, sort_keys=True, default=repr).encode())
         else:
-            digest.update(json.dumps(value, sort_keys=True, default=repr).encode())
+            digest.update(json.dumps(_string_keys(value), sort_keys=True, default=repr).encode())
     return digest.hexdigest()
+
+
+def _string_keys(value: Any) -> Any:
+    """JSON needs string keys; segment keys are (response, position) tuples."""
+    if isinstance(value, dict):
+        return {repr(k) if not isinstance(k, str) else k: _string_keys(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_string_keys(v) for v in value]
+    return value
 
 
 def _is_plain(value: Any) -> bool:

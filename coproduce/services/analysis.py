@@ -385,7 +385,9 @@ def _store_campaigns(
     session.execute(delete(Campaign).where(Campaign.project_id == project_id))
     members: set[int] = set()
     for group in output.campaigns:
-        respondents = sorted({respondent_of[r] for r in group.response_ids if r in respondent_of})
+        respondents = group.respondent_ids or sorted(
+            {respondent_of[r] for r in group.response_ids if r in respondent_of}
+        )
         members.update(respondents)
         session.add(
             Campaign(
