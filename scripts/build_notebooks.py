@@ -64,11 +64,69 @@ CELLS = [
 ]
 
 
+ANALYSE = [
+    new_markdown_cell(
+        "# Analyse and evaluate\n\n"
+        "This walkthrough imports the sample corpus into a throwaway project, runs the whole analysis "
+        "(segment, embed, code against the SEND framework, themes, stance, campaigns, findings), looks at "
+        "the findings, and scores the coder against the hand-labelled seed sentences."
+    ),
+    new_code_cell(
+        "import tempfile\nfrom pathlib import Path\n\n"
+        "from coproduce.config import Settings\n"
+        "from coproduce.services.analysis import run_analysis\n"
+        "from coproduce.services.audit import Actor\n"
+        "from coproduce.services.demo import DEMO_SLUG, build_demo\n"
+        "from coproduce.store.db import make_engine, make_session_factory\n"
+        "from coproduce.store.schema import upgrade\n\n"
+        "settings = Settings(instance_dir=Path(tempfile.mkdtemp()) / 'instance')\n"
+        "engine = make_engine(settings)\nupgrade(engine)\nfactory = make_session_factory(engine)\n"
+        "for line in build_demo(factory, settings):\n    pass"
+    ),
+    new_markdown_cell("## Run the analysis\n\nThe same service `coproduce analyse` calls."),
+    new_code_cell("report = run_analysis(factory, settings, DEMO_SLUG, Actor('notebook'))\nprint(report.summary())"),
+    new_markdown_cell(
+        "## Findings for one question\n\nEvery figure counts respondents, by type, with and "
+        "without campaign responses, with the stance split and consented, redacted quotes."
+    ),
+    new_code_cell(
+        "from sqlalchemy import select\nfrom coproduce.store.models import Finding\n\n"
+        "with factory() as session:\n"
+        "    findings = session.scalars(select(Finding).where(Finding.key.like('q1:%')).order_by(Finding.id)).all()\n"
+        "for finding in findings[:6]:\n    print(finding.key, '|', finding.statement)\n"
+        "assert findings"
+    ),
+    new_code_cell(
+        "top = next(f for f in findings if f.kind == 'question_code')\n"
+        "print(top.figures['by_type'])\nprint(top.figures['stance'])\n"
+        "for quote in top.figures['quotes']:\n    print('-', quote['respondent_type'], ':', quote['text'])"
+    ),
+    new_markdown_cell("## Per national standard"),
+    new_code_cell(
+        "with factory() as session:\n"
+        "    for f in session.scalars(select(Finding).where(Finding.kind == 'standard')):\n"
+        "        print(f.key, f.figures['respondents'], 'respondents;', f.figures['stance'])"
+    ),
+    new_markdown_cell(
+        "## Evaluate\n\nScore the zero-shot coder on the seed's hand-labelled sentences, when "
+        "the shared data is beside the project."
+    ),
+    new_code_cell(
+        "from coproduce.evaluation.harness import evaluate_segments_file\n"
+        "from coproduce.services.demo import corpus_dir\n\n"
+        "gold = corpus_dir().parents[1] / 'shared' / 'data' / 'send-seed-gold' / 'segments.jsonl'\n"
+        "if gold.exists():\n    print(evaluate_segments_file(test=gold).format())\n"
+        "else:\n    print('shared data not found beside the project; skipped')"
+    ),
+]
+
+
 def main() -> None:
-    notebook = new_notebook(cells=CELLS, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
-    path = Path("notebooks/01-import-and-protect.ipynb")
-    nbformat.write(notebook, path)
-    print(f"wrote {path}")
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    for name, cells in (("01-import-and-protect", CELLS), ("02-analyse-and-evaluate", ANALYSE)):
+        path = Path(f"notebooks/{name}.ipynb")
+        nbformat.write(new_notebook(cells=cells, metadata=metadata), path)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

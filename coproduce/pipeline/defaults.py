@@ -19,16 +19,16 @@ def embedder() -> Any:
     return SentenceEmbedder()
 
 
-def coder(seed: int) -> Any:
+def coder(seed: int, embed: Embedder | None = None) -> Any:
     from coproduce.pipeline.coding import HybridCoder
 
-    return HybridCoder(seed=seed)
+    return HybridCoder(embed=embed, seed=seed)
 
 
-def stance_classifier(seed: int) -> Any:
+def stance_classifier(seed: int, embed: Embedder | None = None) -> Any:
     from coproduce.pipeline.stance import StanceClassifierModel
 
-    return StanceClassifierModel(seed=seed)
+    return StanceClassifierModel(embed=embed, seed=seed)
 
 
 def theme_finder(seed: int, embed: Embedder | None = None) -> Any:

@@ -82,9 +82,9 @@ class Pipeline:
 
         self.segmenter = segmenter or defaults.segmenter()
         self.embedder = embedder or defaults.embedder()
-        self.coder = coder or defaults.coder(seed)
-        self.stance_classifier = stance_classifier or defaults.stance_classifier(seed)
-        self.theme_finder = theme_finder or defaults.theme_finder(seed)
+        self.coder = coder or defaults.coder(seed, self.embedder)
+        self.stance_classifier = stance_classifier or defaults.stance_classifier(seed, self.embedder)
+        self.theme_finder = theme_finder or defaults.theme_finder(seed, self.embedder)
         self.campaign_detector = campaign_detector or defaults.campaign_detector(seed)
         self.quote_picker = quote_picker or defaults.quote_picker()
         self.result_cache = result_cache

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from coproduce.config import Settings
@@ -351,9 +351,15 @@ def _store_themes(
     segment_ids: dict[Key, int],
 ) -> dict[str, int]:
     """Replace model themes nobody edited; edited and human themes stay. Returns theme key -> id."""
-    for theme in session.scalars(
-        select(Theme).where(Theme.project_id == project_id, Theme.origin == "model", Theme.version == 1)
-    ):
+    stale = list(
+        session.scalars(
+            select(Theme).where(Theme.project_id == project_id, Theme.origin == "model", Theme.version == 1)
+        )
+    )
+    if stale:
+        # Findings point at themes; they are re-linked to the new themes below.
+        session.execute(update(Finding).where(Finding.theme_id.in_([t.id for t in stale])).values(theme_id=None))
+    for theme in stale:
         session.delete(theme)
     session.flush()
     ids: dict[str, int] = {}

@@ -1,0 +1,218 @@
+"""Analysis end to end on the sample corpus: findings, traceability, human decisions kept, determinism."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import defaultdict
+
+import pytest
+from sqlalchemy import func, select
+
+from coproduce.config import Settings
+from coproduce.pipeline.embed import EmbeddingCache
+from coproduce.pipeline.run import Pipeline
+from coproduce.pipeline.themes import BERTopicThemeFinder, ThemeSettings, pca_reducer
+from coproduce.services.analysis import run_analysis
+from coproduce.services.audit import Actor
+from coproduce.services.demo import DEMO_SLUG, build_demo
+from coproduce.store.db import make_engine, make_session_factory
+from coproduce.store.models import (
+    AnalysisRun,
+    AuditEvent,
+    Campaign,
+    Code,
+    CodeAssignment,
+    Finding,
+    Question,
+    Respondent,
+    Response,
+    Segment,
+    Stance,
+    Theme,
+)
+from coproduce.store.schema import upgrade
+
+ACTOR = Actor(label="test")
+CAMPAIGN_LETTER = (
+    "We the undersigned call on the government to fully fund SEND support in every school, to keep the legal "
+    "rights families have to an EHC plan, and to stop any move to mandatory mediation before families can go "
+    "to tribunal. Children cannot wait while budgets are argued over."
+)
+
+
+def pipeline(embedder) -> Pipeline:
+    """The default stages, with the session's embedder and a cheap reducer for themes (UMAP has its own test)."""
+    themes = BERTopicThemeFinder(embedder, ThemeSettings(seed=42), reducer_factory=lambda n, seed: pca_reducer(n, seed))
+    return Pipeline(embedder=embedder, theme_finder=themes, result_cache=EmbeddingCache(), seed=42)
+
+
+def import_demo(factory, settings, folder) -> None:
+    list(build_demo(factory, settings))
+    campaign = folder / "campaign.csv"
+    with campaign.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["family id", "question", "consent", "feedback"])
+        for i in range(6):
+            writer.writerow([f"C{i}", "1", "yes", CAMPAIGN_LETTER.replace("every", ["every", "each"][i % 2])])
+    from coproduce.services.imports import import_file
+
+    import_file(factory, settings, DEMO_SLUG, campaign, ACTOR, kind="family")
+
+
+@pytest.fixture(scope="module")
+def analysed_instance(tmp_path_factory, embedder):
+    """The demo corpus plus a 6-respondent campaign, imported and analysed once for the read-only tests."""
+    folder = tmp_path_factory.mktemp("analysed")
+    settings = Settings(instance_dir=folder / "instance")
+    engine = make_engine(settings)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    import_demo(factory, settings, folder)
+    report = run_analysis(factory, settings, DEMO_SLUG, ACTOR, pipeline=pipeline(embedder))
+    yield settings, factory, report
+    engine.dispose()
+
+
+@pytest.fixture
+def analysed(analysed_instance):
+    return analysed_instance[2]
+
+
+@pytest.fixture
+def session_factory(analysed_instance):
+    return analysed_instance[1]
+
+
+@pytest.fixture
+def own_copy(analysed_instance, tmp_path):
+    """A private copy of the analysed database, for tests that change it."""
+    settings = Settings(instance_dir=tmp_path / "instance")
+    settings.instance_dir.mkdir(parents=True)
+    shutil.copy(analysed_instance[0].instance_dir / "coproduce.sqlite", settings.instance_dir / "coproduce.sqlite")
+    engine = make_engine(settings)
+    yield settings, make_session_factory(engine)
+    engine.dispose()
+
+
+def test_analysis_makes_findings_per_question_and_standard(session_factory, analysed):
+    assert analysed.segments > 300 and analysed.code_suggestions > 0 and analysed.findings > 0
+    with session_factory() as session:
+        kinds = dict(session.execute(select(Finding.kind, func.count()).group_by(Finding.kind)).all())
+        assert kinds["question_summary"] >= 22 and kinds["question_code"] > 22 and kinds["standard"] == 6
+        q6 = session.scalar(select(Finding).where(Finding.key == "q6:summary"))
+        assert q6.figures["scale"].get("Strongly disagree", 0) >= 1
+        finding = session.scalars(select(Finding).where(Finding.kind == "question_code")).first()
+        figures = finding.figures
+        assert {"respondents", "base", "share", "by_type", "without_campaigns", "stance", "quotes"} <= set(figures)
+        assert finding.segments, "a finding links to the segments that support it"
+
+
+def test_every_code_finding_matches_the_database(session_factory, analysed):
+    """Recount each question-code finding from the stored assignments: the figures must agree."""
+    with session_factory() as session:
+        rows = session.execute(
+            select(Question.number, Code.key, Respondent.id)
+            .select_from(CodeAssignment)
+            .join(Segment, CodeAssignment.segment_id == Segment.id)
+            .join(Response, Segment.response_id == Response.id)
+            .join(Respondent, Response.respondent_id == Respondent.id)
+            .join(Question, Response.question_id == Question.id)
+            .join(Code, CodeAssignment.code_id == Code.id)
+            .where(CodeAssignment.status != "rejected")
+        ).all()
+        counted: dict[str, set[int]] = defaultdict(set)
+        for number, code, respondent in rows:
+            counted[f"q{number}:code:{code}"].add(respondent)
+        findings = {f.key: f for f in session.scalars(select(Finding).where(Finding.kind == "question_code"))}
+        assert set(findings) == set(counted)
+        for key, finding in findings.items():
+            assert finding.figures["respondents"] == len(counted[key]), key
+
+
+def test_quotes_come_only_from_consenting_respondents_and_are_redacted(session_factory, analysed):
+    with session_factory() as session:
+        consenting = {
+            text
+            for text, consent in session.execute(
+                select(Segment.text, Respondent.consent_to_quote)
+                .select_from(Segment)
+                .join(Response, Segment.response_id == Response.id)
+                .join(Respondent, Response.respondent_id == Respondent.id)
+            )
+            if consent
+        }
+        originals = [t for (t,) in session.execute(select(Response.original_text)) if t]
+        quotes = [q for f in session.scalars(select(Finding)) for q in f.figures.get("quotes", [])]
+    assert quotes
+    for quote in quotes:
+        base = quote["text"].removesuffix(" […]")
+        assert any(base in text for text in consenting)
+    redacted_names = {"Oliver Bennett"}  # from the fictional samples' personal data
+    assert not any(name in q["text"] for q in quotes for name in redacted_names)
+    assert originals
+
+
+def test_campaign_responses_are_counted_apart(session_factory, analysed):
+    with session_factory() as session:
+        campaign = session.scalar(select(Campaign))
+        assert campaign is not None and len(campaign.respondent_ids) == 6
+        summary = session.scalar(select(Finding).where(Finding.key == "q1:summary"))
+        assert summary.figures["respondents"] - summary.figures["without_campaigns"] == 6
+
+
+def test_the_run_is_recorded_for_traceability(session_factory, analysed):
+    with session_factory() as session:
+        run = session.get(AnalysisRun, analysed.run_id)
+        assert run.status == "finished" and len(run.config_hash) == 64 and run.seed == 42
+        assert run.models["embedding"]["id"] == "sentence-transformers/all-MiniLM-L6-v2"
+        assert {"segment", "embed", "code", "stance", "themes", "campaigns"} <= set(run.timings)
+        assert all(f.analysis_run_id == run.id for f in session.scalars(select(Finding)))
+        assert session.scalar(select(AuditEvent).where(AuditEvent.action == "analysis.run")) is not None
+
+
+def test_rerun_keeps_every_human_decision(own_copy, embedder):
+    settings, session_factory = own_copy
+    with session_factory() as session:
+        suggestions = list(session.scalars(select(CodeAssignment).where(CodeAssignment.segment_id.is_not(None))))
+        accept, reject = suggestions[0], suggestions[1]
+        accept.status, accept.user_id = "accepted", None
+        reject.status = "rejected"
+        other_code = session.scalar(select(Code).where(Code.id != accept.code_id))
+        added = CodeAssignment(segment_id=accept.segment_id, code_id=other_code.id, origin="human", status="accepted")
+        session.add(added)
+        segment = session.get(Segment, accept.segment_id)
+        segment.stance_id = session.scalar(select(Stance.id).where(Stance.key == "experience"))
+        segment.stance_origin = "human"
+        session.commit()
+        kept = {(a.id, a.status) for a in (accept, reject, added)}
+        rejected_pair = (reject.segment_id, reject.code_id)
+        human_stance = (segment.id, segment.stance_id)
+
+    report = run_analysis(session_factory, settings, DEMO_SLUG, ACTOR, pipeline=pipeline(embedder))
+    assert report.human_decisions_kept == 3
+    with session_factory() as session:
+        now = {(a.id, a.status) for a in session.scalars(select(CodeAssignment)) if a.id in {k for k, _ in kept}}
+        assert now == kept
+        again = session.scalars(
+            select(CodeAssignment).where(
+                CodeAssignment.segment_id == rejected_pair[0], CodeAssignment.code_id == rejected_pair[1]
+            )
+        ).all()
+        assert [a.status for a in again] == ["rejected"], "a rejected code is not suggested again"
+        segment = session.get(Segment, human_stance[0])
+        assert (segment.id, segment.stance_id) == human_stance and segment.stance_origin == "human"
+
+
+def test_same_input_gives_the_same_findings_and_themes(own_copy, embedder):
+    settings, session_factory = own_copy
+
+    def snapshot():
+        with session_factory() as session:
+            findings = {f.key: f.figures for f in session.scalars(select(Finding))}
+            themes = sorted((t.key, t.label, tuple(t.keywords)) for t in session.scalars(select(Theme)))
+        return findings, themes
+
+    first = snapshot()
+    run_analysis(session_factory, settings, DEMO_SLUG, ACTOR, pipeline=pipeline(embedder))
+    assert snapshot() == first
