@@ -30,6 +30,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
 
+
+def _mount_eval() -> None:
+    from coproduce.evaluation.cli import eval_app
+
+    app.add_typer(eval_app, name="eval", help="Measure coding and stance quality on evaluation datasets.")
+
+
+_mount_eval()
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -310,14 +319,38 @@ def demo(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Set up the demo: database, demo project, the bundled sample corpus, demo accounts; then serve."""
-    from coproduce.services.demo import build_demo
+    from coproduce.services.demo import DEMO_SLUG, build_demo
 
     s = _settings(instance, database_url)
     factory = _factory(s)
     for line in build_demo(factory, s, progress=lambda message: err.print(message)):
         out.print(line)
+    if _needs_analysis(factory):
+        err.print("Analysing the demo project (the first run loads the models and embeds every sentence) ...")
+        analyse(project=DEMO_SLUG, instance=instance, database_url=database_url)
+    else:
+        out.print("The demo project's analysis is up to date with its imports.")
     if serve_ui:
         serve(host=host, port=port, instance=instance, database_url=database_url)
+
+
+def _needs_analysis(factory) -> bool:  # type: ignore[no-untyped-def]
+    """True when the demo project has no finished analysis newer than its last import."""
+    from sqlalchemy import func, select
+
+    from coproduce.services.demo import DEMO_SLUG
+    from coproduce.services.projects import get_project
+    from coproduce.store.models import AnalysisRun, Source
+
+    with factory() as session:
+        project = get_project(session, DEMO_SLUG)
+        last_import = session.scalar(select(func.max(Source.imported_at)).where(Source.project_id == project.id))
+        last_run = session.scalar(
+            select(func.max(AnalysisRun.started_at)).where(
+                AnalysisRun.project_id == project.id, AnalysisRun.status == "finished"
+            )
+        )
+    return last_run is None or (last_import is not None and last_import > last_run)
 
 
 def default_framework_path() -> Path:

@@ -60,6 +60,8 @@ class SpacySegmenter:
         paragraphs: list[tuple[int, int, str]] = []  # (response index, offset, paragraph text)
         for index, response in enumerate(responses):
             text = response.text or ""
+            if not text.strip():
+                continue  # a closed answer with no text: nothing to segment, nothing lost
             if not HAS_WORD.search(text):
                 result.unprocessed.append(Unprocessed(f"response {response.response_id}", "no words to analyse"))
                 continue

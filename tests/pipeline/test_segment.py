@@ -45,9 +45,10 @@ def test_placeholders_and_abbreviations_do_not_split(segmenter):
 
 
 def test_empty_and_wordless_responses_are_reported(segmenter):
-    result = segmenter.segment([ResponseText(7, 1, 1, "   "), ResponseText(8, 1, 1, "-- ... --")])
+    result = segmenter.segment([ResponseText(7, 1, 1, "  "), ResponseText(8, 1, 1, "-- ... --")])
     assert result.items == []
-    assert [u.item for u in result.unprocessed] == ["response 7", "response 8"]
+    # An empty text (a closed answer alone) is not a failure; text with no words is reported.
+    assert [u.item for u in result.unprocessed] == ["response 8"]
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "send-seed-gold").exists(), reason="needs ../shared")
