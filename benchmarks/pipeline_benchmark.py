@@ -76,9 +76,7 @@ def throughput(responses: int, seed: int = 7) -> dict[str, object]:
 
     # A panel reviews 1% of the segments: accept a suggested code or reject it.
     reviewed = rng.sample(first.codes, max(1, len(first.codes) // 100)) if first.codes else []
-    examples = [
-        LabelledExample(texts[_row(segments, s.segment)], s.code, rng.random() < 0.7) for s in reviewed
-    ]
+    examples = [LabelledExample(texts[_row(segments, s.segment)], s.code, rng.random() < 0.7) for s in reviewed]
     started = time.perf_counter()
     second = pipeline.run(PipelineInput(framework, data, code_examples=examples))
     rerun_seconds = time.perf_counter() - started
@@ -120,7 +118,8 @@ def scale_one(responses: int) -> dict[str, object]:
         upgrade(engine)
         factory = make_session_factory(engine)
         with transaction(factory) as session:
-            create_project(session, Actor("bench"), "Bench", load_framework(ROOT / "corpus/frameworks/send-green-paper-2022.yaml"))
+            framework = load_framework(ROOT / "corpus" / "frameworks" / "send-green-paper-2022.yaml")
+            create_project(session, Actor("bench"), "Bench", framework)
         path = write_family_feedback_csv(Path(folder) / "responses.csv", responses)
         started = time.perf_counter()
         imported = import_file(factory, settings, "bench", path, Actor("bench"), kind="family")
@@ -161,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.responses:
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.pipeline_benchmark", "scale-one", "--responses", str(n)],
-                cwd=ROOT, capture_output=True, text=True, check=True,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(json.dumps(results[-1], indent=2), flush=True)

@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 
 TOPICS = [
-    ("waiting", ["the wait for an assessment", "waiting lists for speech therapy", "delays in the EHC needs assessment"]),
+    ("waiting", ["the wait for an assessment", "waiting lists for speech therapy", "delays in the EHC assessment"]),
     ("training", ["teacher training on autism", "SEND training for support staff", "training for SENCos"]),
     ("funding", ["ring-fenced funding for SEND", "the high needs block", "funding for support in school"]),
     ("inclusion", ["inclusion in mainstream school", "reasonable adjustments in class", "part-time timetables"]),
@@ -43,7 +43,7 @@ DETAILS = [
     "even with an EHCP in place",
     "despite repeated requests",
 ]
-ENDINGS = ["", " and nothing changed", " which caused real distress", " so we had to pay privately", " and it helped a lot"]
+ENDINGS = ["", " and nothing changed", " which caused real distress", " so we had to pay privately", " and it helped"]
 AREAS = ["the north", "rural areas", "our county", "the city", "coastal towns", "the borough"]
 NEEDS = ["autism", "ADHD", "dyslexia", "complex medical needs", "hearing loss", "social anxiety", "Down syndrome"]
 MONTHS = ["January", "March", "May", "July", "September", "November"]

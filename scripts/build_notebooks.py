@@ -112,10 +112,16 @@ ANALYSE = [
         "the shared data is beside the project."
     ),
     new_code_cell(
-        "from coproduce.evaluation.harness import evaluate_segments_file\n"
+        "from coproduce.evaluation import harness\n"
+        "from coproduce.evaluation.datasets import read_segments\n"
+        "from coproduce.pipeline.embed import SentenceEmbedder\n"
         "from coproduce.services.demo import corpus_dir\n\n"
         "gold = corpus_dir().parents[1] / 'shared' / 'data' / 'send-seed-gold' / 'segments.jsonl'\n"
-        "if gold.exists():\n    print(evaluate_segments_file(test=gold).format())\n"
+        "framework = corpus_dir() / 'frameworks' / 'send-green-paper-2022.yaml'\n"
+        "if gold.exists():\n"
+        "    result = harness.zero_shot(read_segments(gold, framework), SentenceEmbedder())\n"
+        "    print(result.mode, 'micro-F1', result.scores.micro_f1, 'sample-F1', result.scores.sample_f1)\n"
+        "    print('stance accuracy', result.stance)\n"
         "else:\n    print('shared data not found beside the project; skipped')"
     ),
 ]

@@ -93,7 +93,7 @@ class SentenceEmbedder:
     ):
         self._model = model
         self.model_id = model_id
-        self.cache = cache or EmbeddingCache()
+        self.cache = cache if cache is not None else EmbeddingCache()  # an empty cache is falsy (len 0)
         self.batch_size = batch_size
         self.progress = progress
         self.encoded = 0  # texts actually run through the model (not served from the cache)
