@@ -53,6 +53,10 @@ class ThemeSettings:
     top_keywords: int = 8
     label_chars: int = 90
     across_questions: bool = True
+    # Large groups: fit on a seeded sample of this many segments, then give every other segment the topic
+    # whose centroid it is nearest (if at least assign_min_similarity), so time grows with the sample.
+    max_fit_segments: int = 5000
+    assign_min_similarity: float = 0.5
     quality: QualitySettings = field(default_factory=QualitySettings)
 
     def __post_init__(self) -> None:
@@ -184,12 +188,19 @@ class BERTopicThemeFinder:
             return [], [Unprocessed(item=f"theme group {group.name}", reason=reason)]
         docs = [segments[i].text for i in group.indices]
         x = vectors[group.indices]
+        fit_rows = _fit_sample(n, self.settings.max_fit_segments, seed)
         try:
-            topics, keywords = _fit_topics(
-                docs, x, code_texts, code_vectors, self.settings, self.reducer_factory(n, seed)
+            fitted, keywords = _fit_topics(
+                [docs[r] for r in fit_rows],
+                x[fit_rows],
+                code_texts,
+                code_vectors,
+                self.settings,
+                self.reducer_factory(len(fit_rows), seed),
             )
         except ValueError as error:  # e.g. every segment is stop words: no vocabulary for c-TF-IDF
             return [], [Unprocessed(item=f"theme group {group.name}", reason=f"topic modelling failed: {error}")]
+        topics = _assign_all(n, fit_rows, fitted, x, self.settings.assign_min_similarity)
         members_of: dict[int, list[int]] = {}
         for row, topic in enumerate(topics):
             if topic != -1:
@@ -240,6 +251,39 @@ class BERTopicThemeFinder:
         if best >= self.settings.code_min_similarity and best - runner_up >= self.settings.code_margin:
             return int(order[0]), False
         return None, False
+
+
+def _fit_sample(n: int, limit: int, seed: int) -> list[int]:
+    """All rows, or a seeded sample of ``limit`` of them (sorted, so the fit sees segments in order)."""
+    if n <= limit:
+        return list(range(n))
+    return sorted(np.random.default_rng(seed).choice(n, size=limit, replace=False).tolist())
+
+
+def _assign_all(n: int, fit_rows: list[int], fitted: list[int], x: np.ndarray, min_similarity: float) -> list[int]:
+    """Topics for every row: the fitted ones, and nearest-centroid topics for rows outside the sample."""
+    if len(fit_rows) == n:
+        return list(fitted)
+    topics = [-1] * n
+    for row, topic in zip(fit_rows, fitted, strict=True):
+        topics[row] = topic
+    labels = sorted({t for t in fitted if t != -1})
+    if not labels:
+        return topics
+    members: dict[int, list[int]] = {t: [] for t in labels}
+    for row, topic in zip(fit_rows, fitted, strict=True):
+        if topic != -1:
+            members[topic].append(row)
+    centroids = np.vstack([unit_mean(x[members[t]]) for t in labels])
+    fitted_rows = set(fit_rows)
+    rest = [r for r in range(n) if r not in fitted_rows]
+    if rest:
+        sims = x[rest] @ centroids.T
+        best = np.argmax(sims, axis=1)
+        for row, index, sim in zip(rest, best, sims[np.arange(len(rest)), best], strict=True):
+            if sim >= min_similarity:
+                topics[row] = labels[int(index)]
+    return topics
 
 
 def _segment_maps(

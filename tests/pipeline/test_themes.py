@@ -196,3 +196,16 @@ def test_real_umap_is_repeatable(embedder, corpus, framework) -> None:
     assert theme_for(themes, corpus, "senco").code == "SCO"
     assert theme_for(themes, corpus, "parking").code is None
     assert all(dominant(t, corpus)[1] >= 0.9 for t in themes)
+
+
+def test_large_groups_fit_on_a_sample_and_assign_the_rest(embedder, corpus, framework) -> None:
+    settings = ThemeSettings(max_fit_segments=80)
+    themes = find(embedder, corpus, framework, settings=settings)
+    again = find(embedder, corpus, framework, settings=settings)
+    assert themes == again  # the sample is seeded
+    parking = theme_for(themes, corpus, "parking")
+    waiting = theme_for(themes, corpus, "waiting")
+    assert parking.code is None and waiting.code == "WAI"
+    # Segments outside the sample joined the themes their topic belongs to, and nothing was mixed up.
+    assert sum(len(t.segments) for t in themes) > 80
+    assert all(dominant(t, corpus)[1] >= 0.9 for t in themes)
