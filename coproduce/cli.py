@@ -47,6 +47,18 @@ DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="Databas
 ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project slug, as `coproduce project list` shows.")]
 
 
+def _progress_bar() -> Progress:
+    """Progress on standard error, gone when done, so standard output stays the report."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+
+
 def _settings(instance: Path | None, database_url: str | None) -> Settings:
     return Settings.from_env(instance_dir=instance, database_url=database_url)
 
@@ -171,14 +183,7 @@ def import_(
         if not typer.confirm("Import with this guessed column mapping?", default=False, err=True):
             err.print("Nothing imported. Save the mapping with --guess-mapping FILE, edit it, and pass --mapping FILE.")
             raise typer.Exit(1)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task(f"Redacting {file.name}", total=None)
         report = import_file(
             factory,
@@ -229,14 +234,7 @@ def analyse(
     s = _settings(instance, database_url)
     factory = _factory(s)
     pipeline = default_pipeline(s)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
+    with _progress_bar() as bar:
         tasks: dict[str, int] = {}
 
         def stage_progress(stage: str, done: int, total: int) -> None:
