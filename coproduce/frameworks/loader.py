@@ -169,15 +169,7 @@ def _questions(r: _Reader, data: dict[str, Any], scales: dict[str, tuple[str, ..
 
 
 def _standards(r: _Reader, data: dict[str, Any]) -> list[StandardSpec]:
-    out: list[StandardSpec] = []
-    seen: set[str] = set()
-    for i, item in enumerate(r.items(data, "standards", "")):
-        where = f"standards[{i}]"
-        item = r.mapping(item, where)
-        key = r.text(item, "id", where)
-        _unique(r, seen, key, f"{where}.id", "standard id")
-        out.append(StandardSpec(key, r.text(item, "label", f"standards[{i}] ({key})"), item.get("description") or ""))
-    return out
+    return [StandardSpec(*fields) for fields in _labelled_entries(r, data, "standards", "standard id")]
 
 
 def _groups_and_codes(
@@ -228,12 +220,17 @@ def _groups_and_codes(
 
 
 def _stances(r: _Reader, data: dict[str, Any]) -> list[StanceSpec]:
-    out: list[StanceSpec] = []
+    return [StanceSpec(*fields) for fields in _labelled_entries(r, data, "stances", "stance id")]
+
+
+def _labelled_entries(r: _Reader, data: dict[str, Any], key: str, kind: str) -> list[tuple[str, str, str]]:
+    """(id, label, description) for each entry of a list such as ``standards:`` or ``stances:``."""
+    out: list[tuple[str, str, str]] = []
     seen: set[str] = set()
-    for i, item in enumerate(r.items(data, "stances", "")):
-        where = f"stances[{i}]"
+    for i, item in enumerate(r.items(data, key, "")):
+        where = f"{key}[{i}]"
         item = r.mapping(item, where)
-        key = r.text(item, "id", where)
-        _unique(r, seen, key, f"{where}.id", "stance id")
-        out.append(StanceSpec(key, r.text(item, "label", f"{where} ({key})"), item.get("description") or ""))
+        entry_id = r.text(item, "id", where)
+        _unique(r, seen, entry_id, f"{where}.id", kind)
+        out.append((entry_id, r.text(item, "label", f"{where} ({entry_id})"), item.get("description") or ""))
     return out
