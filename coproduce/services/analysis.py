@@ -31,12 +31,14 @@ from coproduce.store.models import (
     Code,
     CodeAssignment,
     Finding,
+    Project,
     Question,
     Respondent,
     Response,
     Segment,
     SignOff,
     Stance,
+    Standard,
     Theme,
     utcnow,
 )
@@ -180,7 +182,7 @@ def _store(
     pipeline: Pipeline,
     actor: Actor,
 ) -> AnalysisReport:
-    project = get_project_by_id(session, project_id)
+    project = session.get(Project, project_id)
     codes = {c.key: c.id for c in session.scalars(select(Code).where(Code.framework_id == project.framework_id))}
     stances = {s.key: s.id for s in session.scalars(select(Stance).where(Stance.framework_id == project.framework_id))}
     questions = {
@@ -261,12 +263,6 @@ def _store(
     run.summary = {k: v for k, v in vars(report).items() if isinstance(v, int)}
     record(session, actor, "analysis.run", "analysis_run", run_id, project_id=project_id, after=run.summary)
     return report
-
-
-def get_project_by_id(session: Session, project_id: int) -> Any:
-    from coproduce.store.models import Project
-
-    return session.get(Project, project_id)
 
 
 def _store_segments(session: Session, project_id: int, output: PipelineOutput) -> dict[Key, int]:
@@ -417,10 +413,9 @@ def _store_findings(
     questions: dict[int, int],
     segment_ids: dict[Key, int],
     themes: dict[str, int],
-    project: Any,
+    project: Project,
 ) -> None:
     """Upsert by the finding's stable key; a finding that is gone is deleted unless someone signed it."""
-    from coproduce.store.models import Standard
 
     standards = {
         s.key: s.id for s in session.scalars(select(Standard).where(Standard.framework_id == project.framework_id))
