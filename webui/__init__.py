@@ -10,7 +10,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from coproduce import __version__
 from coproduce.config import Settings
 from coproduce.services.access import LoginThrottle
-from webui import assets, auth, db, errors, projects, security
+from webui import assets, auth, db, errors, navigation, projects, security
 
 
 def create_app(test_config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     assets.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    navigation.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(projects.bp)
     app.add_url_rule("/", endpoint="index", view_func=projects.home)

@@ -348,6 +348,9 @@ class AnalysisRun(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)  # counts of what was made
     unprocessed: Mapped[dict[str, Any]] = mapped_column(default=dict)  # stage -> [{item, reason}]
     error: Mapped[str] = mapped_column(Text, default="")
+    # Live progress for the UI: {"stage": "embed", "done": 120, "total": 480}.
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requested_by_label: Mapped[str] = mapped_column(String(200), default="")
 
 
 theme_segment = Table(
@@ -375,6 +378,9 @@ class Theme(Base):
     keywords: Mapped[list[Any]] = mapped_column(default=list)
     origin: Mapped[str] = mapped_column(String(10), default="model")
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking for concurrent editors
+    # Who last changed it, so a second editor is told whose change they would overwrite.
+    updated_by_label: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     segments: Mapped[list[Segment]] = relationship(secondary=theme_segment)
     __mapper_args__ = {"version_id_col": version}
@@ -430,6 +436,8 @@ class Finding(Base):
     status: Mapped[str] = mapped_column(String(12), default="draft")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by_label: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -487,6 +495,50 @@ class SignOff(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     finding_version: Mapped[int] = mapped_column(Integer)  # a change to the finding reopens it
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CodingTask(Base):
+    """One segment given to one panel member to code blind, as part of a double-coding sample."""
+
+    __tablename__ = "coding_task"
+    __table_args__ = (
+        UniqueConstraint("sample_key", "segment_id", "user_id", name="uq_coding_task_sample_segment_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    sample_key: Mapped[str] = mapped_column(String(100))  # one sample drawn by an analyst
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)  # set even when the coder chose no code
+
+    segment: Mapped[Segment] = relationship()
+
+
+class SegmentSeen(Base):
+    """That a person has looked at a segment in review: drives the "unseen by me" filter."""
+
+    __tablename__ = "segment_seen"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Notification(Base):
+    """An in-app message, e.g. that a finding someone signed off has changed and is reopened."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id", ondelete="CASCADE"))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AuditEvent(Base):

@@ -16,13 +16,21 @@ from coproduce.config import Settings
 from coproduce.services.audit import Actor
 from coproduce.services.users import add_member, create_user
 from coproduce.store.models import (
+    AnalysisRun,
+    Code,
+    CodeAssignment,
+    Finding,
     Framework,
     Project,
     Question,
     Respondent,
     Response,
     SafeguardingFlag,
+    Segment,
     Source,
+    Stance,
+    Standard,
+    Theme,
     User,
 )
 from webui import create_app
@@ -49,6 +57,12 @@ class Seed:
     personal_response_id: int
     hostile_response_id: int
     other_response_id: int
+    # Analysis results on question 1: two segments, model codes, a theme and three findings.
+    segment_ids: tuple[int, ...] = ()
+    assignment_ids: tuple[int, ...] = ()
+    code_keys: tuple[str, ...] = ()
+    theme_id: int = 0
+    finding_ids: tuple[int, ...] = ()  # question-code, standard, emerging-theme
 
 
 @pytest.fixture
@@ -79,15 +93,121 @@ def _framework(session: Session, name: str) -> Framework:
             options=["Agree", "Neither agree nor disagree", "Disagree"],
         ),
     ]
+    standard = Standard(key="S1", label="Timely assessment")
+    framework.standards = [standard]
+    framework.codes = [
+        Code(key="WAIT", label="Waiting times", description="Delays in assessment or support", standards=[standard]),
+        Code(key="MORE", label="More support", description="Asking for more help"),
+    ]
+    framework.stances = [Stance(key=k, label=k.title()) for k in ("recommend", "concern", "experience")]
     session.add(framework)
     session.flush()
     return framework
 
 
+def _analysis(session: Session, project: Project, framework: Framework, segments_of: list[Response]) -> dict:
+    """What an analysis run leaves behind, made by hand so the web tests need no models."""
+    run = AnalysisRun(project_id=project.id, config_hash="0" * 64, status="finished", seed=0)
+    session.add(run)
+    session.flush()
+    wait, more = framework.codes
+    concern = next(s for s in framework.stances if s.key == "concern")
+    segments = [
+        Segment(
+            response_id=r.id,
+            position=0,
+            start=0,
+            end=len(r.redacted_text or ""),
+            text=r.redacted_text or "",
+            stance_id=concern.id,
+            stance_origin="model",
+        )
+        for r in segments_of
+    ]
+    session.add_all(segments)
+    session.flush()
+    assignments = [
+        CodeAssignment(
+            segment_id=segments[0].id, code_id=wait.id, origin="model", analysis_run_id=run.id, confidence=0.8
+        ),
+        CodeAssignment(
+            segment_id=segments[1].id, code_id=more.id, origin="model", analysis_run_id=run.id, confidence=0.6
+        ),
+    ]
+    session.add_all(assignments)
+    theme = Theme(
+        project_id=project.id,
+        analysis_run_id=run.id,
+        question_id=segments_of[0].question_id,
+        key="q1:0",
+        label="Long waits for assessment",
+        representative=segments[0].text,
+        keywords=["waited", "assessment"],
+        segments=[segments[0]],
+    )
+    session.add(theme)
+    session.flush()
+    figures = {
+        "respondents": 1,
+        "base": 3,
+        "share": 0.3333,
+        "segments": 1,
+        "by_type": {"parent_carer": {"respondents": 1, "base": 1, "share": 1.0}},
+        "without_campaigns": {"respondents": 1, "base": 3, "share": 0.3333},
+        "stance": {"concern": 1},
+        "quotes": [{"segment": [segments_of[0].id, 0], "text": segments[0].text, "respondent_type": "parent_carer"}],
+    }
+    question_id = segments_of[0].question_id
+    findings = [
+        Finding(
+            key="q1:code:WAIT",
+            kind="question_code",
+            project_id=project.id,
+            analysis_run_id=run.id,
+            question_id=question_id,
+            code_id=wait.id,
+            statement="1 of 3 respondents (33%) raised “Waiting times” in answer to question 1.",
+            figures=figures,
+            segments=[segments[0]],
+        ),
+        Finding(
+            key="standard:S1",
+            kind="standard",
+            project_id=project.id,
+            analysis_run_id=run.id,
+            standard_id=framework.standards[0].id,
+            statement="1 of 4 respondents (25%) raised the standard “Timely assessment” in answer to any question.",
+            figures={**figures, "base": 4, "share": 0.25},
+            segments=[segments[0]],
+        ),
+        Finding(
+            key="theme:q1:0",
+            kind="emerging_theme",
+            project_id=project.id,
+            analysis_run_id=run.id,
+            question_id=question_id,
+            theme_id=theme.id,
+            statement="1 of 3 respondents (33%) raised an emerging theme, “Long waits for assessment”.",
+            figures=figures,
+            segments=[segments[0]],
+        ),
+    ]
+    session.add_all(findings)
+    session.flush()
+    return {
+        "segment_ids": tuple(s.id for s in segments),
+        "assignment_ids": tuple(a.id for a in assignments),
+        "code_keys": ("WAIT", "MORE"),
+        "theme_id": theme.id,
+        "finding_ids": tuple(f.id for f in findings),
+    }
+
+
 @pytest.fixture
 def seed(session_factory: sessionmaker[Session]) -> Seed:
-    """One project with a two-question framework, a source with a rejected row, four respondents,
-    a response with personal data, one with hostile markup and an open safeguarding flag;
+    """One project with a two-question framework (two codes, a standard, stances), a source with a
+    rejected row, four respondents, a response with personal data, one with hostile markup, an open
+    safeguarding flag and a finished analysis (segments, model codes, a theme, three findings);
     plus a second project nobody in these tests belongs to."""
     with session_factory() as session, session.begin():
         framework = _framework(session, "SEND consultation")
@@ -143,6 +263,7 @@ def seed(session_factory: sessionmaker[Session]) -> Seed:
         elsewhere = Response(respondent_id=stranger.id, question_id=q1.id, redacted_text="Elsewhere")
         session.add(elsewhere)
         session.flush()
+        analysed = _analysis(session, project, framework, [personal, plain])
         return Seed(
             project_slug=project.slug,
             other_project_slug=other.slug,
@@ -151,6 +272,7 @@ def seed(session_factory: sessionmaker[Session]) -> Seed:
             personal_response_id=personal.id,
             hostile_response_id=hostile.id,
             other_response_id=elsewhere.id,
+            **analysed,
         )
 
 

@@ -11,29 +11,9 @@ from flask.testing import FlaskClient
 
 from coproduce.services import access
 from tests.webui.conftest import FLAG_REASON, GRANTS, PERSONAL, REJECTED_CONTENT, Seed
+from tests.webui.routes import ROUTES
 
-# How to reach each project page in the seeded data.
-URLS: dict[str, Callable[[Seed], str]] = {
-    "projects.overview": lambda s: f"/projects/{s.project_slug}",
-    "projects.question_responses": lambda s: f"/projects/{s.project_slug}/questions/{s.question_numbers[0]}",
-    "projects.respondent": lambda s: f"/projects/{s.project_slug}/respondents/{s.respondent_id}",
-    "projects.response": lambda s: f"/projects/{s.project_slug}/responses/{s.personal_response_id}",
-    "projects.sources": lambda s: f"/projects/{s.project_slug}/sources",
-    "projects.flags": lambda s: f"/projects/{s.project_slug}/safeguarding",
-}
-
-# The policy, written out by hand so that a change to PAGE_GRANTS has to be made here as well.
-_EVERYONE = {g: 200 for g in GRANTS} | {"outsider": 404}
-POLICY: dict[str, dict[str, int]] = {
-    "projects.overview": _EVERYONE,
-    "projects.question_responses": _EVERYONE,
-    "projects.respondent": _EVERYONE,
-    "projects.response": _EVERYONE,
-    "projects.sources": {g: 403 for g in GRANTS} | {"admin": 200, "analyst": 200, "site_admin": 200, "outsider": 404},
-    # The seeded safeguarding lead is also a professional on the panel.
-    "projects.flags": {g: 403 for g in GRANTS}
-    | {"admin": 200, "site_admin": 200, "safeguarding_lead": 200, "outsider": 404},
-}
+URLS: dict[str, Callable[[Seed], str]] = {e: r.url for (e, m), r in ROUTES.items() if m == "GET"}
 
 
 def without_tokens(page: str) -> str:
@@ -54,24 +34,37 @@ def expected_status(endpoint: str, grant: str) -> int:
     return 200 if held & access.PAGE_GRANTS[endpoint] else 403
 
 
-def test_every_project_page_is_in_the_table(app: Flask) -> None:
-    project_pages = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("projects.")} - {
-        "projects.index"
+def test_every_project_route_is_in_the_table(app: Flask) -> None:
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if "<slug>" in rule.rule
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
-    assert project_pages == set(access.PAGE_GRANTS) == set(URLS) == set(POLICY)
+    assert routes == set(ROUTES)
+    assert {endpoint for endpoint, _ in routes} == set(access.PAGE_GRANTS)
 
 
 def test_the_table_says_what_the_policy_says() -> None:
-    for endpoint, by_grant in POLICY.items():
-        for grant, status in by_grant.items():
-            assert expected_status(endpoint, grant) == status, (endpoint, grant)
+    for (endpoint, method), route in ROUTES.items():
+        for grant, status in route.policy.items():
+            assert expected_status(endpoint, grant) == status, (endpoint, method, grant)
 
 
 @pytest.mark.parametrize("grant", GRANTS)
 def test_each_grant_gets_what_the_table_says(grant: str, login_as: Callable[[str], FlaskClient], seed: Seed) -> None:
     client = login_as(grant)
-    got = {endpoint: client.get(url(seed)).status_code for endpoint, url in URLS.items()}
-    want = {endpoint: expected_status(endpoint, grant) for endpoint in URLS}
+    got, want = {}, {}
+    # Pages first, then actions: an action may change what a page shows, never who may see it.
+    for (endpoint, method), route in sorted(ROUTES.items(), key=lambda item: item[0][1] != "GET"):
+        if method == "GET":
+            got[endpoint, method] = client.get(route.url(seed)).status_code
+            want[endpoint, method] = expected_status(endpoint, grant)
+        else:
+            status = client.open(route.url(seed), method=method, data=route.data(seed)).status_code
+            got[endpoint, method] = status if status in (403, 404) else 200
+            want[endpoint, method] = expected_status(endpoint, grant)
+            assert status < 500, (endpoint, method, status)
     assert got == want
 
 
