@@ -14,6 +14,14 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { echo "coproduce needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 
+# Browser tests drive Debian's chromium through Playwright; Playwright never downloads a browser here.
+# It follows Debian's security updates, so it is not held at one version.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y --no-install-recommends chromium \
+    || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends chromium; }
+fi
+
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 
 stamp=.venv/.coproduce-setup

@@ -1,0 +1,37 @@
+"""Every project page in the route table, opened in a real browser by an admin and by a young
+person on the panel: no console errors, no serious or critical axe-core violations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.webui.browser.conftest import check_accessibility, sign_in
+from tests.webui.conftest import PASSWORD, Seed
+from tests.webui.routes import ROUTES
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.mark.parametrize("grant", ["admin", "young_person"])
+def test_every_page_is_accessible(grant: str, page: Page, make_user: Callable[[str], str], seed: Seed) -> None:
+    sign_in(page, make_user(grant), PASSWORD)
+    check_accessibility(page, "the projects list")
+    opened = 0
+    for (endpoint, method), route in sorted(ROUTES.items()):
+        if method != "GET" or route.policy.get(grant) != 200:
+            continue
+        response = page.goto(route.url(seed))
+        assert response is not None and response.status == 200, (endpoint, response and response.status)
+        check_accessibility(page, endpoint)
+        opened += 1
+    assert opened >= 4
+
+
+def test_sign_in_page_is_accessible(page: Page) -> None:
+    page.goto("/sign-in")
+    check_accessibility(page, "sign in")
+    page.get_by_role("button", name="Sign in").click()  # an empty form shows the error summary
+    check_accessibility(page, "sign in with errors")
