@@ -128,7 +128,7 @@ def read_fft_csv(path: str | Path) -> Dataset:
             Record(
                 text=text,
                 codes=frozenset(codes),
-                group=row[question_at].strip() if question_at is not None else "",
+                group=" ".join(row[question_at].split()) if question_at is not None else "",
                 record_id=row[id_at].strip() if id_at is not None else f"row {number}",
                 meta=meta,
             )
@@ -291,6 +291,8 @@ def _optional_column(path: Path, key: str) -> dict[str, str]:
 def read_segments(path: str | Path, framework: FrameworkSpec | str | Path) -> Dataset:
     """A JSONL file of coded segments (``text``, ``codes`` and optionally ``stance``, ``respondent_type``, ...).
 
+    The question a segment answers is its ``question`` field when present (any text or number), else
+    ``question_number`` ("q3"); it becomes the record's ``group`` and is passed to the coder.
     Segments that share ``response_id`` (or, failing that, ``respondent_id`` and ``question_number``) are one
     response, for response-level scores.
     """
@@ -327,12 +329,19 @@ def read_segments(path: str | Path, framework: FrameworkSpec | str | Path) -> Da
                 codes=frozenset(str(c) for c in given),
                 stance=stance,
                 respondent_type=str(row["respondent_type"]) if row.get("respondent_type") else None,
-                group=f"q{question}" if question is not None else "",
+                group=_segment_question(row, question),
                 response=str(response),
                 record_id=f"{path.name}:{number}",
             )
         )
     return Dataset(name=path.stem, records=records, framework=spec, source=path)
+
+
+def _segment_question(row: dict[str, Any], number: object) -> str:
+    named = row.get("question")
+    if named is not None and not isinstance(named, dict | list) and str(named).strip():
+        return " ".join(str(named).split())
+    return f"q{number}" if number is not None else ""
 
 
 def align(train: Dataset, test: Dataset) -> Dataset:

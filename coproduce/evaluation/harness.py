@@ -67,23 +67,34 @@ def make_coder(kind: str, embed: Embedder, seed: int = 0):  # type: ignore[no-un
     return ZeroShotCoder(embed=embed)
 
 
-def decisions(records: Sequence[Record], framework: FrameworkSpec) -> list[LabelledExample]:
-    """What a panel that agreed with the gold labels would have recorded."""
+def question_of(record: Record) -> str | None:
+    """The question a record answers (its ``group``), or None when its dataset does not say."""
+    return record.group or None
+
+
+def decisions(records: Sequence[Record], framework: FrameworkSpec, use_questions: bool = True) -> list[LabelledExample]:
+    """What a panel that agreed with the gold labels would have recorded (on the question each record answers)."""
     out = []
     for record in records:
+        question = question_of(record) if use_questions else None
         if record.codes:
-            out.extend(LabelledExample(record.text, code, True) for code in sorted(record.codes))
+            out.extend(LabelledExample(record.text, code, True, question) for code in sorted(record.codes))
         else:
-            out.extend(LabelledExample(record.text, c.id, False) for c in framework.codes)
+            out.extend(LabelledExample(record.text, c.id, False, question) for c in framework.codes)
     return out
 
 
-def predict(coder, records: Sequence[Record], vectors: np.ndarray, framework: FrameworkSpec) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Records x codes booleans from the coder's suggestions."""
+def predict(  # type: ignore[no-untyped-def]
+    coder, records: Sequence[Record], vectors: np.ndarray, framework: FrameworkSpec, use_questions: bool = True
+) -> np.ndarray:
+    """Records x codes booleans from the coder's suggestions (given each record's question, when known)."""
     segments = [SegmentText(i, 0, 0, len(r.text), r.text) for i, r in enumerate(records)]
     index = {c.id: j for j, c in enumerate(framework.codes)}
     out = np.zeros((len(records), len(index)), dtype=bool)
-    for suggestion in coder.code(segments, vectors, framework).items:
+    questions = [question_of(r) for r in records] if use_questions else None
+    if questions is not None and not any(questions):
+        questions = None
+    for suggestion in coder.code(segments, vectors, framework, questions).items:
         out[suggestion.segment[0], index[suggestion.code]] = True
     return out
 

@@ -75,6 +75,7 @@ class LabelledExample:
     text: str
     code: str
     accepted: bool
+    question: str | None = None  # the question the text answers, if known (see SupervisedCoder)
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,14 @@ class Coder(Protocol):
     def fit(self, framework: FrameworkSpec, examples: Sequence[LabelledExample], embed: Embedder) -> None: ...
 
     def code(
-        self, segments: Sequence[SegmentText], vectors: np.ndarray, framework: FrameworkSpec
-    ) -> StageResult[CodeSuggestion]: ...
+        self,
+        segments: Sequence[SegmentText],
+        vectors: np.ndarray,
+        framework: FrameworkSpec,
+        questions: Sequence[str | None] | None = None,
+    ) -> StageResult[CodeSuggestion]:
+        """Suggest codes; ``questions`` (one key per segment, or None) says which question each segment answers."""
+        ...
 
 
 class StanceClassifier(Protocol):

@@ -41,8 +41,14 @@ class HybridCoder(SupervisedCoder):
         self.seed = seed
         self.blend_positives = blend_positives
 
-    def confidence(self, texts: Sequence[str], vectors: np.ndarray, framework: FrameworkSpec) -> np.ndarray:
-        supervised = self.supervised_confidence(texts, vectors, framework)
+    def confidence(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        framework: FrameworkSpec,
+        questions: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        supervised = self.supervised_confidence(texts, vectors, framework, questions)
         if not np.isnan(supervised).any() and not self.blend_positives:
             return supervised
         zero_shot = self.zero_shot.confidence(vectors, framework)

@@ -76,21 +76,25 @@ class DecisionTable:
     accepted code c, out of ``reviews[t]`` segments (the most decisions made on any one code of that text). Common
     answers therefore keep their weight, and a text coded differently in different places keeps each code in
     proportion instead of collecting all of them.
+
+    When decisions name the question their text answers, a row is a (question, text) pair: "Nothing." under two
+    questions is two rows, each with its own codes. ``questions`` is None when no decision names one.
     """
 
     texts: list[str]
     accepted: np.ndarray  # float, texts x codes
     reviews: np.ndarray  # float, texts
     unknown_codes: set[str]
+    questions: list[str | None] | None = None
 
     @classmethod
     def from_examples(cls, examples: Sequence[LabelledExample], framework: FrameworkSpec) -> DecisionTable:
         index = {c.id: i for i, c in enumerate(framework.codes)}
-        rows: dict[str, int] = {}
+        rows: dict[tuple[str | None, str], int] = {}
         unknown: set[str] = set()
         cells: list[tuple[int, int, bool]] = []
         for example in examples:
-            row = rows.setdefault(example.text, len(rows))
+            row = rows.setdefault((example.question, example.text), len(rows))
             if example.code not in index:
                 unknown.add(example.code)
                 continue
@@ -101,13 +105,16 @@ class DecisionTable:
             decided[row, col] += 1
             accepted[row, col] += verdict
         reviews = np.maximum(decided.max(axis=1, initial=0.0), 1.0)
-        return cls(list(rows), accepted, reviews, unknown)
+        questions = [q for q, _ in rows] if any(q is not None for q, _ in rows) else None
+        return cls([t for _, t in rows], accepted, reviews, unknown, questions)
 
     @classmethod
-    def from_labels(cls, texts: Sequence[str], labels: np.ndarray) -> DecisionTable:
+    def from_labels(
+        cls, texts: Sequence[str], labels: np.ndarray, questions: Sequence[str | None] | None = None
+    ) -> DecisionTable:
         """One reviewed segment per text, with its accepted codes as a boolean row."""
         accepted = np.asarray(labels, dtype=float).reshape(len(texts), -1)
-        return cls(list(texts), accepted, np.ones(len(texts)), set())
+        return cls(list(texts), accepted, np.ones(len(texts)), set(), list(questions) if questions else None)
 
     def expanded(self) -> tuple[np.ndarray, np.ndarray]:
         """One row per reviewed segment: (index of its text, boolean codes).

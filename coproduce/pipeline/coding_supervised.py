@@ -11,6 +11,13 @@ mixed in only as it gathers hundreds of positives (``shrink_positives``), becaus
 positives measured worse. Codes with fewer than ``min_positives`` accepted segments have no model: the zero-shot
 coder scores them. Below ``min_reviewed`` reviewed segments nothing is learnt at all: with 20 labelled responses per
 question on the gambling set, models trained on so few lowered F1 well below zero-shot.
+
+Questions: a decision (``LabelledExample.question``) and a segment being coded (``code(..., questions=...)``) may say
+which question the text answers. Decisions are then counted per (question, text), and when they span at least two
+questions the coder also tries question columns (an indicator per question and question-tagged words, see
+:class:`Features`) and keeps them only if the inner cross-validation scores them higher. Without questions, or
+with a single one, nothing changes. On the NHS FFT data they raised 5-fold CV micro F1 from 0.749 to 0.759 ("Nothing."
+is praise under "What could we do better?").
 """
 
 from __future__ import annotations
@@ -46,11 +53,26 @@ class CodeModel:
     threshold: float
 
 
-class Features:
-    """Word and character TF-IDF (fitted on the training texts) beside the weighted embedding vector."""
+def question_key(question: object) -> str | None:
+    """A question as a feature key: whitespace collapsed and case folded, so the same question always matches."""
+    if question is None:
+        return None
+    key = " ".join(str(question).split()).casefold()
+    return key or None
 
-    def __init__(self, embedding_weight: float = 1.0, char_ngrams: bool = True):
+
+class Features:
+    """Word and character TF-IDF (fitted on the training texts) beside the weighted embedding vector.
+
+    With ``question_weight`` and training texts from at least two questions, question columns follow: an indicator
+    of each question, and word TF-IDF over question-tagged words ("q2:nothing"), so a model can learn that a word
+    (or a short answer such as "Nothing.") means one thing under one question and another elsewhere. Texts with no
+    question, or one not seen in training, get zeros there; without questions the columns are not built at all.
+    """
+
+    def __init__(self, embedding_weight: float = 1.0, char_ngrams: bool = True, question_weight: float = 0.0):
         self.embedding_weight = embedding_weight
+        self.question_weight = question_weight
         self.words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float32)
         self.chars = (
             TfidfVectorizer(
@@ -64,22 +86,66 @@ class Features:
             if char_ngrams
             else None
         )
+        self.question_index: dict[str, int] = {}
+        self.question_words: TfidfVectorizer | None = None
 
-    def fit(self, texts: Sequence[str]) -> Features:
+    @property
+    def uses_questions(self) -> bool:
+        return bool(self.question_index)
+
+    def fit(self, texts: Sequence[str], questions: Sequence[str | None] | None = None) -> Features:
         # With very few texts min_df would leave no vocabulary at all; fall back to every term.
         for vectorizer in (self.words, self.chars):
             if vectorizer is not None:
                 if len(texts) < 20:
                     vectorizer.set_params(min_df=1)
                 vectorizer.fit(texts)
+        return self.fit_questions(texts, questions)
+
+    def fit_questions(self, texts: Sequence[str], questions: Sequence[str | None] | None) -> Features:
+        """Build the question columns (only with ``question_weight`` and at least two questions)."""
+        self.question_index, self.question_words = {}, None
+        keys = sorted({k for k in map(question_key, questions or ()) if k is not None})
+        if self.question_weight and len(keys) >= 2:
+            self.question_index = {k: i for i, k in enumerate(keys)}
+            self.question_words = TfidfVectorizer(
+                analyzer=str.split, min_df=2 if len(texts) >= 20 else 1, sublinear_tf=True, dtype=np.float32
+            )
+            self.question_words.fit(self._tagged(texts, questions))
         return self
 
-    def transform(self, texts: Sequence[str], vectors: np.ndarray) -> sparse.csr_matrix:
+    def _tagged(self, texts: Sequence[str], questions: Sequence[str | None] | None) -> list[str]:
+        """Each text's words prefixed with its question's number ("q2:nothing"); empty when it has none."""
+        analyse = self.words.build_analyzer()
+        out = []
+        for text, question in zip(texts, questions or [None] * len(texts), strict=True):
+            number = self.question_index.get(question_key(question) or "")
+            words = [w for w in analyse(text) if " " not in w] if number is not None else []
+            out.append(" ".join(f"q{number}:{w}" for w in words))
+        return out
+
+    def transform(
+        self, texts: Sequence[str], vectors: np.ndarray, questions: Sequence[str | None] | None = None
+    ) -> sparse.csr_matrix:
         blocks = [self.words.transform(texts)]
         if self.chars is not None:
             blocks.append(self.chars.transform(texts))
         blocks.append(sparse.csr_matrix(np.asarray(vectors, dtype=np.float32) * self.embedding_weight))
+        if self.question_words is not None:
+            blocks.append(self.question_columns(texts, questions))
         return sparse.hstack(blocks, format="csr")
+
+    def question_columns(self, texts: Sequence[str], questions: Sequence[str | None] | None) -> sparse.csr_matrix:
+        """The question indicator and question-tagged word columns (empty without fitted question columns)."""
+        if self.question_words is None:
+            return sparse.csr_matrix((len(texts), 0), dtype=np.float32)
+        indicator = sparse.lil_matrix((len(texts), len(self.question_index)), dtype=np.float32)
+        for row, question in enumerate(questions or [None] * len(texts)):
+            column = self.question_index.get(question_key(question) or "")
+            if column is not None:
+                indicator[row, column] = 1.0
+        tagged = self.question_words.transform(self._tagged(texts, questions))
+        return sparse.hstack([indicator.tocsr(), tagged], format="csr") * self.question_weight
 
 
 def _svm(x: sparse.csr_matrix, y: np.ndarray, c: float, seed: int) -> tuple[np.ndarray, float]:
@@ -122,6 +188,8 @@ class SupervisedCoder:
         inner_folds: int = 3,
         shrink_positives: float = 1000.0,
         max_codes: int | None = None,
+        question_weight: float = 1.0,
+        question_features: str = "auto",
         random_state: int = 0,
     ):
         self.zero_shot = zero_shot or ZeroShotCoder(embed)
@@ -133,6 +201,11 @@ class SupervisedCoder:
         self.inner_folds = inner_folds
         self.shrink_positives = shrink_positives
         self.max_codes = max_codes
+        if question_features not in ("auto", "always", "never"):
+            raise ValueError(f"question_features must be auto, always or never, not {question_features!r}")
+        self.question_weight = question_weight
+        self.question_features = question_features
+        self.uses_questions = False
         self.random_state = random_state
         self.features: Features | None = None
         self.models: dict[str, CodeModel] = {}
@@ -154,6 +227,7 @@ class SupervisedCoder:
         """Learn from a table of decisions whose texts have the embedding ``vectors``."""
         self.models = {}
         self.features = None
+        self.uses_questions = False
         self.zero_shot.code_floors = {}
         self.rule = self.zero_shot.rule
         rows, labels = table.expanded()
@@ -167,13 +241,33 @@ class SupervisedCoder:
         columns = np.flatnonzero(trainable)
         if not len(columns):
             return
-        self.features = Features(self.embedding_weight, self.char_ngrams).fit(table.texts)
-        x = self.features.transform(table.texts, vectors)[rows]
         y = labels[:, columns]
-        decision = self._out_of_fold(x, y)
-        platt = [_platt(decision[:, k], y[:, k]) for k in range(len(columns))]
-        probability = np.column_stack([_logistic(decision[:, k], *platt[k]) for k in range(len(columns))])
-        thresholds = self._thresholds(probability, y)
+        plain = Features(self.embedding_weight, self.char_ngrams).fit(table.texts)
+        x_plain = plain.transform(table.texts, vectors)
+        candidates = [] if self.question_features == "always" else [(plain, x_plain[rows])]
+        if self.question_features != "never" and table.questions is not None:
+            tagged = Features(self.embedding_weight, self.char_ngrams, self.question_weight)
+            tagged.words, tagged.chars = plain.words, plain.chars
+            if tagged.fit_questions(table.texts, table.questions).uses_questions:
+                x_tagged = sparse.hstack([x_plain, tagged.question_columns(table.texts, table.questions)], "csr")
+                candidates.append((tagged, x_tagged[rows]))
+        if not candidates:
+            candidates = [(plain, x_plain[rows])]
+        # With question columns available, keep them only if the inner cross-validation scores them higher.
+        best_f1 = -1.0
+        for features, x_candidate in candidates:
+            decision = self._out_of_fold(x_candidate, y)
+            platt_candidate = [_platt(decision[:, k], y[:, k]) for k in range(len(columns))]
+            probability_candidate = np.column_stack(
+                [_logistic(decision[:, k], *platt_candidate[k]) for k in range(len(columns))]
+            )
+            thresholds_candidate = self._thresholds(probability_candidate, y)
+            f1 = float(_f1(probability_candidate >= thresholds_candidate[None, :], y, (0, 1)))
+            if f1 > best_f1 + 1e-9:
+                best_f1 = f1
+                self.features, x = features, x_candidate
+                platt, probability, thresholds = platt_candidate, probability_candidate, thresholds_candidate
+        self.uses_questions = self.features is not None and self.features.uses_questions
         for k, j in enumerate(columns):
             coef, bias = _svm(x, y[:, k], self.c, self.random_state)
             self.models[framework.codes[j].id] = CodeModel(int(positives[j]), coef, bias, *platt[k], thresholds[k])
@@ -211,12 +305,18 @@ class SupervisedCoder:
 
     # --- coding -------------------------------------------------------------------------------------------------
 
-    def supervised_confidence(self, texts: Sequence[str], vectors: np.ndarray, framework: FrameworkSpec) -> np.ndarray:
+    def supervised_confidence(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        framework: FrameworkSpec,
+        questions: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
         """Segments x codes on the common scale (0.5 = the code's threshold); NaN where a code has no model."""
         out = np.full((len(texts), len(framework.codes)), np.nan)
         if self.features is None or not self.models or not len(texts):
             return out
-        x = self.features.transform(texts, vectors)
+        x = self.features.transform(texts, vectors, questions)
         for j, code in enumerate(framework.codes):
             model = self.models.get(code.id)
             if model is not None:
@@ -224,8 +324,14 @@ class SupervisedCoder:
                 out[:, j] = around_boundary(p, model.threshold)
         return out
 
-    def confidence(self, texts: Sequence[str], vectors: np.ndarray, framework: FrameworkSpec) -> np.ndarray:
-        supervised = self.supervised_confidence(texts, vectors, framework)
+    def confidence(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        framework: FrameworkSpec,
+        questions: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        supervised = self.supervised_confidence(texts, vectors, framework, questions)
         missing = np.isnan(supervised).any(axis=0)
         if not missing.any():
             return supervised
@@ -233,10 +339,17 @@ class SupervisedCoder:
         return np.where(np.isnan(supervised), zero_shot, supervised)
 
     def code(
-        self, segments: Sequence[SegmentText], vectors: np.ndarray, framework: FrameworkSpec
+        self,
+        segments: Sequence[SegmentText],
+        vectors: np.ndarray,
+        framework: FrameworkSpec,
+        questions: Sequence[str | None] | None = None,
     ) -> StageResult[CodeSuggestion]:
+        """Suggest codes; ``questions`` gives each segment's question (used only if training saw several)."""
+        if questions is not None and len(questions) != len(segments):
+            raise ValueError(f"{len(segments)} segments but {len(questions)} questions")
         texts = [s.text for s in segments]
-        confidence = self.confidence(texts, vectors, framework) if len(segments) else None
+        confidence = self.confidence(texts, vectors, framework, questions) if len(segments) else None
         return code_with(segments, vectors, framework, confidence, self.rule)
 
 

@@ -156,8 +156,13 @@ class ZeroShotCoder:
         return DecisionRule(max_codes=self.max_codes, force_best_above=forced)
 
     def code(
-        self, segments: Sequence[SegmentText], vectors: np.ndarray, framework: FrameworkSpec
+        self,
+        segments: Sequence[SegmentText],
+        vectors: np.ndarray,
+        framework: FrameworkSpec,
+        questions: Sequence[str | None] | None = None,
     ) -> StageResult[CodeSuggestion]:
+        """Suggest codes; the questions are not used (definitions do not depend on them)."""
         return code_with(
             segments, vectors, framework, self.confidence(vectors, framework) if len(segments) else None, self.rule
         )

@@ -163,3 +163,23 @@ def test_segments_synthetic_and_malformed(tmp_path):
         assert (caught.value.row, caught.value.field) == (2, field)
     with pytest.raises(BadInputError, match="file not found"):
         read_segments(tmp_path / "missing.jsonl", GREEN_PAPER)
+
+
+def test_questions_reach_the_coder_from_each_layout(tmp_path):
+    from coproduce.evaluation.harness import decisions, question_of
+
+    row = fft_row("Kind staff", staff="1")
+    row[7] = "What was\n good?"
+    fft = write_fft(tmp_path / "fft.csv", [row])
+    assert read_fft_csv(fft).records[0].group == "What was good?"  # whitespace collapsed
+    lines = tmp_path / "segments.jsonl"
+    lines.write_text(
+        '{"text": "Train SENCos.", "codes": ["SCO"], "question": "Q7  training", "question_number": 7}\n'
+        '{"text": "Fund it.", "codes": ["FUN"], "question_number": 3}\n'
+        '{"text": "Nothing else.", "codes": []}\n'
+    )
+    data = read_segments(lines, GREEN_PAPER)
+    assert [question_of(r) for r in data.records] == ["Q7 training", "q3", None]
+    made = decisions(data.records, data.framework)
+    assert {e.question for e in made} == {"Q7 training", "q3", None}
+    assert {e.question for e in decisions(data.records, data.framework, use_questions=False)} == {None}

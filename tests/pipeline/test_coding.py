@@ -161,3 +161,80 @@ def test_select_codes_caps_and_forces():
     chosen = select_codes(confidence, DecisionRule(max_codes=2, force_best_above=0.25))
     assert chosen.tolist() == [[True, True, False], [True, False, False], [False, False, False]]
     assert not select_codes(confidence, DecisionRule(max_codes=3)).any(axis=1)[1]
+
+
+GOOD = "What was good?"
+BETTER = "What could we do better?"
+NOTHING = ["Nothing.", "Nothing really.", "Nothing at all.", "Nothing, all fine.", "Nothing to say."]
+
+
+def question_examples() -> list[LabelledExample]:
+    """Food and staff comments under either question, and "nothing" answers whose code depends on the question:
+    nothing to improve is praise (K1), nothing good is a complaint (K2)."""
+    out = []
+    for k, (a, b) in enumerate(WORDS * 2):
+        question = GOOD if k % 2 else BETTER
+        for template in FOOD:
+            out.append(LabelledExample(template.format(a, b) + f" ({k})", "PARK", False, question))
+        for template in STAFF:
+            out.append(LabelledExample(template.format(a, b) + f" ({k})", "PARK", False, question))
+    for text in NOTHING * 3:
+        out.append(LabelledExample(text, "K1", True, BETTER))
+        out.append(LabelledExample(text, "K2", True, GOOD))
+    return out
+
+
+def test_supervised_coder_uses_the_question_a_short_answer_answers(embedder):
+    texts = ["Nothing.", "Nothing."]
+    coder = SupervisedCoder(embed=embedder)
+    coder.fit(TOY, question_examples(), embedder)
+    assert coder.uses_questions  # chosen by the inner cross-validation, not forced
+    found = codes_by_text_rows(coder.code(segments(texts), embedder.embed(texts), TOY, [BETTER, GOOD]), 2)
+    assert found == [{"K1"}, {"K2"}]
+    # Questions are matched whitespace- and case-insensitively.
+    spaced = codes_by_text_rows(
+        coder.code(segments(texts[:1]), embedder.embed(texts[:1]), TOY, [" what  could we do BETTER? "]), 1
+    )
+    assert spaced == [{"K1"}]
+    with pytest.raises(ValueError, match="questions"):
+        coder.code(segments(texts), embedder.embed(texts), TOY, [GOOD])
+
+
+def test_without_several_questions_coding_is_unchanged(embedder):
+    """No questions, one question for all, or questions only when coding: the coder behaves as without them."""
+    texts = [*TOY_TESTS, *NOTHING]
+    vectors = embedder.embed(texts)
+    plain = [LabelledExample(e.text, e.code, e.accepted) for e in question_examples()]
+    one_question = [LabelledExample(e.text, e.code, e.accepted, "Any comments?") for e in plain]
+    runs = []
+    for examples, questions in (
+        (plain, None),
+        (one_question, ["Any comments?"] * len(texts)),
+        (plain, [GOOD] * len(texts)),
+    ):
+        coder = HybridCoder(embed=embedder, seed=3)
+        coder.fit(TOY, examples, embedder)
+        assert not coder.uses_questions
+        runs.append(coder.code(segments(texts), vectors, TOY, questions).items)
+    assert runs[0] and all(run == runs[0] for run in runs)
+
+
+def test_decision_table_keeps_questions_apart():
+    examples = [
+        LabelledExample("Nothing.", "K1", True, BETTER),
+        LabelledExample("Nothing.", "K2", True, GOOD),
+        LabelledExample("Nothing.", "K2", True, GOOD),
+    ]
+    table = DecisionTable.from_examples(examples, TOY)
+    assert table.texts == ["Nothing.", "Nothing."]
+    assert table.questions == [BETTER, GOOD]
+    assert table.accepted.tolist() == [[1, 0, 0], [0, 2, 0]]
+    assert DecisionTable.from_examples(examples[:1], TOY).questions == [BETTER]
+    assert DecisionTable.from_examples([LabelledExample("Nothing.", "K1", True)], TOY).questions is None
+
+
+def codes_by_text_rows(result, n: int) -> list[set[str]]:  # type: ignore[no-untyped-def]
+    found: list[set[str]] = [set() for _ in range(n)]
+    for s in result.items:
+        found[s.segment[0]].add(s.code)
+    return found
