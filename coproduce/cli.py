@@ -116,7 +116,9 @@ def db_upgrade(instance: InstanceOpt = None, database_url: DatabaseOpt = None) -
 @project_app.command("create")
 def project_create(
     name: Annotated[str, typer.Argument(help="Project name.")],
-    framework: Annotated[Path | None, typer.Option(help="Framework YAML (default: the SEND green paper).")] = None,
+    framework: Annotated[
+        Path | None, typer.Option(help="Framework YAML or REFI-QDA codebook .qdc (default: the SEND green paper).")
+    ] = None,
     instance: InstanceOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
@@ -125,10 +127,10 @@ def project_create(
 
 
 def _create_project(factory, name: str, framework_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from coproduce.frameworks.loader import load_framework
+    from coproduce.reports.refi_import import load_framework_file
     from coproduce.services.projects import create_project
 
-    spec = load_framework(framework_path)
+    spec = load_framework_file(framework_path)  # YAML, or a REFI-QDA codebook (.qdc / .qdpx)
     with transaction(factory) as session:
         project = create_project(session, Actor.cli(), name, spec)
         out.print(f"Created project {project.name!r} (slug: {project.slug}) on {spec.name} v{spec.version}.")
@@ -229,7 +231,8 @@ def analyse(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Segment, embed, code, find themes, stance and campaigns, and build findings. Keeps every human decision."""
-    from coproduce.services.analysis import default_pipeline, run_analysis
+    from coproduce.services.analysis import default_pipeline
+    from coproduce.services.runs import analyse_project
 
     s = _settings(instance, database_url)
     factory = _factory(s)
@@ -242,8 +245,8 @@ def analyse(
                 tasks[stage] = bar.add_task(stage.capitalize(), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        pipeline.embedder.progress = lambda done, total: stage_progress("embedding new text", done, total)
-        report = run_analysis(factory, s, project, Actor.cli(), pipeline=pipeline, progress=stage_progress)
+        # Refuses while another run of the project is running; writes progress where the web UI reads it.
+        report = analyse_project(factory, s, project, Actor.cli(), pipeline=pipeline, progress=stage_progress)
     out.print(report.summary())
 
 
@@ -265,6 +268,36 @@ def export(
     )
     kind = "original" if original else "redacted"
     out.print(f"Wrote {report.rows} responses ({kind} text) to {report.path}.")
+
+
+@app.command()
+def report(
+    project: ProjectOpt,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder to write to (default: instance/reports/PROJECT).")
+    ] = None,
+    format_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="html, pdf, docx, xlsx, csv, qdpx, qdc, evidence, easy-read or all (repeat for several; default all).",
+        ),
+    ] = None,
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Write the report (HTML, PDF, Word), evidence pack, easy read, coded data and REFI-QDA files."""
+    from coproduce.reports import generate
+
+    s = _settings(instance, database_url)
+    folder = output or s.instance_dir / "reports" / project
+    with _progress_bar() as bar:
+        task = bar.add_task("Reports", total=None)
+        result = generate(
+            _factory(s), project, folder, Actor.cli(), format_, progress=lambda m: bar.update(task, description=m)
+        )
+    out.print(result.summary())
 
 
 @user_app.command("add")

@@ -21,6 +21,12 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   $SUDO apt-get install -y --no-install-recommends chromium \
     || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends chromium; }
 fi
+# PDF reports are laid out by WeasyPrint, which needs Pango (and fonts it finds through fontconfig).
+if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' && command -v apt-get >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; }
+fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 

@@ -10,7 +10,26 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from coproduce import __version__
 from coproduce.config import Settings
 from coproduce.services.access import LoginThrottle
-from webui import assets, auth, db, errors, navigation, projects, security
+from webui import (
+    agreement,
+    assets,
+    audit,
+    auth,
+    db,
+    easyread,
+    errors,
+    findings,
+    imports,
+    navigation,
+    notifications,
+    projects,
+    reports,
+    review,
+    runs,
+    search,
+    security,
+    themes,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
@@ -60,6 +79,17 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     navigation.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(projects.bp)
+    app.register_blueprint(findings.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(imports.bp)
+    app.register_blueprint(runs.bp)
+    app.register_blueprint(themes.bp)
+    app.register_blueprint(agreement.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(easyread.bp)
+    app.register_blueprint(reports.bp)
     app.add_url_rule("/", endpoint="index", view_func=projects.home)
     return app
 

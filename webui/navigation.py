@@ -23,6 +23,7 @@ class Area:
 PROJECT_AREAS: tuple[Area, ...] = (
     Area("projects.overview", "Overview"),
     Area("findings.index", "Findings"),
+    Area("notifications.index", "Notifications"),
     Area("review.queue", "Review"),
     Area("agreement.my_tasks", "Blind coding"),
     Area("themes.index", "Themes"),

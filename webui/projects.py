@@ -7,6 +7,7 @@ table in ``coproduce.services.access``; the view then asks the same module which
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -14,9 +15,10 @@ from flask_login import current_user, login_required
 
 from coproduce.importers.base import COMMUNICATION_METHODS, RESPONDENT_TYPES
 from coproduce.services import access
+from coproduce.services.figures import Count, ordered_types
 from coproduce.services.users import projects_for, role_in
 from coproduce.store.models import Project
-from webui import queries
+from webui import charts, queries
 from webui.db import get_session
 from webui.permissions import project_page
 
@@ -59,6 +61,32 @@ def iso_label(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds") + "Z"
 
 
+@bp.app_template_filter("out_of")
+def out_of_label(count: Count) -> str:
+    """A count as "2 of 4 (50%)"."""
+    return charts.value_label(count.respondents, count.base)
+
+
+@bp.app_template_filter("ordered_types")
+def ordered_types_filter(kinds: list[str]) -> list[str]:
+    return ordered_types(kinds)
+
+
+@bp.app_template_global()
+def page_link(endpoint: str, **values: Any) -> str | None:
+    """The URL of a project page, or None while its area is not installed or the user may not open it."""
+    if endpoint not in current_app.view_functions:
+        return None
+    if access.decide(endpoint, g.get("grants") or ()) is not access.Decision.ALLOW:
+        return None
+    return url_for(endpoint, **values)
+
+
+@bp.app_template_global("bar_chart")
+def bar_chart_global(*args: Any, **kwargs: Any) -> charts.BarChart:
+    return charts.bar_chart(*args, **kwargs)
+
+
 @login_required
 def home() -> ResponseReturnValue:
     return redirect(url_for("projects.index"))
@@ -93,8 +121,19 @@ def index() -> ResponseReturnValue:
 @bp.get("/<slug>")
 @project_page
 def overview(project: Project) -> ResponseReturnValue:
-    summary = queries.project_summary(get_session(), project)
-    return _render("projects/overview.html", project, summary=summary)
+    db = get_session()
+    summary = queries.project_summary(db, project)
+    return _render("projects/overview.html", project, summary=summary, overview=queries.project_overview(db, project))
+
+
+@bp.get("/<slug>/questions/<int:number>/overview")
+@project_page
+def question_overview(project: Project, number: int) -> ResponseReturnValue:
+    overview = queries.project_overview(get_session(), project)
+    item = overview.question(number)
+    if item is None:
+        abort(404)
+    return _render("projects/question_overview.html", project, overview=overview, item=item)
 
 
 @bp.get("/<slug>/questions/<int:number>")

@@ -13,7 +13,20 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from coproduce.store.models import Project, Question, Respondent, Response, SafeguardingFlag, Source
+from coproduce.services import figures as fig
+from coproduce.store.models import (
+    AnalysisRun,
+    Campaign,
+    Finding,
+    Project,
+    Question,
+    Respondent,
+    Response,
+    SafeguardingFlag,
+    Source,
+    Standard,
+    Theme,
+)
 
 T = TypeVar("T")
 
@@ -101,10 +114,7 @@ def _ordered_scale(question: Question, counts: dict[str, int]) -> list[tuple[str
     """The framework's options in order (zeros included), then any other answers found."""
     if not counts and question.answer_type == "open":
         return []
-    ordered = [(str(option), counts.get(str(option), 0)) for option in question.options]
-    known = {option for option, _ in ordered}
-    ordered += sorted(((a, c) for a, c in counts.items() if a not in known), key=lambda item: -item[1])
-    return ordered
+    return fig.ordered_scale(question.options, counts)
 
 
 def question_by_number(project: Project, number: int) -> Question | None:
@@ -168,4 +178,258 @@ def flags(session: Session, project: Project) -> list[SafeguardingFlag]:
             .options(selectinload(SafeguardingFlag.response))
             .order_by((SafeguardingFlag.status == "open").desc(), SafeguardingFlag.created_at.desc())
         )
+    )
+
+
+# ---------------------------------------------------------------- the analysis overview, read from stored findings
+
+KIND_LABELS = {
+    "question_summary": "Answers",
+    "question_code": "Code",
+    "emerging_theme": "Emerging theme",
+    "standard": "National standard",
+}
+
+
+@dataclass(frozen=True)
+class FindingFigures:
+    """One stored finding with its figures read through ``coproduce.services.figures``."""
+
+    id: int
+    key: str
+    kind: str
+    title: str  # the code, theme or standard it is about
+    statement: str
+    status: str
+    question_number: int | None
+    figures: dict[str, Any]
+    total: fig.Count
+    without_campaigns: fig.Count
+    by_type: dict[str, fig.Count]
+    stance: fig.StanceSplit
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.figures.get("stale"))
+
+    @property
+    def quotes(self) -> list[dict[str, Any]]:
+        return list(self.figures.get("quotes") or [])
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    answer: str
+    respondents: int
+    without_campaigns: int
+
+
+@dataclass(frozen=True)
+class QuestionOverview:
+    question: Question
+    responses: int
+    answered: fig.Count  # respondents who answered; base = everyone in the project
+    answered_without_campaigns: int
+    by_type: list[tuple[str, int]]
+    scale: list[ScaleRow]
+    summary: FindingFigures | None
+    findings: list[FindingFigures]  # codes, then emerging themes; most respondents first
+
+    @property
+    def types(self) -> list[str]:
+        """Respondent types counted in any of this question's findings (the columns of its table)."""
+        return fig.ordered_types(kind for f in self.findings for kind in f.by_type)
+
+
+@dataclass(frozen=True)
+class StandardOverview:
+    standard: Standard
+    finding: FindingFigures | None
+    codes: list[tuple[str, int | None]]  # linked code label -> respondents (None: not in the figures)
+
+
+@dataclass(frozen=True)
+class ProjectOverview:
+    latest_run: AnalysisRun | None
+    analysed: bool  # there are findings to show
+    campaigns: int
+    campaign_respondents: int
+    questions: list[QuestionOverview]
+    standards: list[StandardOverview]
+    cross_question_themes: list[FindingFigures]
+    stance_labels: dict[str, str]
+
+    @property
+    def cross_question_types(self) -> list[str]:
+        return fig.ordered_types(k for f in self.cross_question_themes for k in f.by_type)
+
+    @property
+    def standard_types(self) -> list[str]:
+        return fig.ordered_types(k for s in self.standards if s.finding for k in s.finding.by_type)
+
+    def question(self, number: int) -> QuestionOverview | None:
+        return next((q for q in self.questions if q.question.number == number), None)
+
+    def reading_order(self) -> list[FindingFigures]:
+        """Every finding once, question by question (answers to closed questions first), then the rest."""
+        out: list[FindingFigures] = []
+        for q in self.questions:
+            if q.summary is not None and q.scale:
+                out.append(q.summary)
+            out.extend(q.findings)
+        out.extend(self.cross_question_themes)
+        out.extend(s.finding for s in self.standards if s.finding is not None)
+        return out
+
+
+def _finding_figures(finding: Finding, title: str, question_number: int | None) -> FindingFigures:
+    figures = dict(finding.figures or {})
+    return FindingFigures(
+        id=finding.id,
+        key=finding.key,
+        kind=finding.kind,
+        title=title,
+        statement=finding.statement,
+        status=finding.status,
+        question_number=question_number,
+        figures=figures,
+        total=fig.total(figures),
+        without_campaigns=fig.without_campaigns(figures),
+        by_type=fig.by_type(figures),
+        stance=fig.stance_split(figures.get("stance") or {}),
+    )
+
+
+def _answered_counts(
+    session: Session, project: Project
+) -> tuple[dict[int, dict[str, set[int]]], dict[tuple[int, str], list[int]]]:
+    """From the responses themselves: who answered each question (by type), and each scale answer's respondents."""
+    rows = session.execute(
+        select(Response.question_id, Respondent.id, Respondent.respondent_type, Response.scale_answer)
+        .join(Respondent)
+        .where(
+            Respondent.project_id == project.id,
+            Response.question_id.is_not(None),
+            (func.trim(func.coalesce(Response.redacted_text, "")) != "") | Response.scale_answer.is_not(None),
+        )
+    ).all()
+    answered: dict[int, dict[str, set[int]]] = {}
+    scales: dict[tuple[int, str], list[int]] = {}
+    for question_id, respondent_id, kind, answer in rows:
+        answered.setdefault(question_id, {}).setdefault(kind, set()).add(respondent_id)
+        if answer:
+            scales.setdefault((question_id, answer), []).append(respondent_id)
+    return answered, scales
+
+
+def project_overview(session: Session, project: Project) -> ProjectOverview:
+    """Per question and per national standard, what the latest analysis found (from the stored findings)."""
+    framework = project.framework
+    findings = list(session.scalars(select(Finding).where(Finding.project_id == project.id).order_by(Finding.id)))
+    campaigns = list(session.scalars(select(Campaign).where(Campaign.project_id == project.id)))
+    campaign = {int(r) for c in campaigns for r in c.respondent_ids}
+    latest = session.scalar(
+        select(AnalysisRun)
+        .where(AnalysisRun.project_id == project.id)
+        .order_by(AnalysisRun.started_at.desc(), AnalysisRun.id.desc())
+        .limit(1)
+    )
+    codes = {c.id: c for c in framework.codes}
+    themes = dict(session.execute(select(Theme.id, Theme.label).where(Theme.project_id == project.id)).all())
+    number_of = {q.id: q.number for q in framework.questions}
+    total_respondents = (
+        session.scalar(select(func.count(Respondent.id)).where(Respondent.project_id == project.id)) or 0
+    )
+    responses = dict(
+        session.execute(
+            select(Response.question_id, func.count(Response.id))
+            .join(Respondent)
+            .where(Respondent.project_id == project.id)
+            .group_by(Response.question_id)
+        ).all()
+    )
+    summarised = {f.question_id for f in findings if f.kind == "question_summary"}
+    # Questions the analysis has not summarised yet are counted from the responses themselves.
+    answered, scale_respondents = (
+        _answered_counts(session, project) if any(q.id not in summarised for q in framework.questions) else ({}, {})
+    )
+
+    def title(f: Finding) -> str:
+        if f.kind == "question_code" and f.code_id in codes:
+            return codes[f.code_id].label
+        if f.kind == "emerging_theme" and f.theme_id in themes:
+            return themes[f.theme_id]
+        if f.kind == "standard":
+            return next((s.label for s in framework.standards if s.id == f.standard_id), f.key)
+        if f.kind == "question_summary" and f.question_id in number_of:
+            return f"Answers to question {number_of[f.question_id]}"
+        return f.key
+
+    read = [_finding_figures(f, title(f), number_of.get(f.question_id or -1)) for f in findings]
+    by_rank = sorted(read, key=lambda f: (-f.total.respondents, f.title.lower()))
+    questions = []
+    for q in framework.questions:
+        summary = next((f for f in read if f.kind == "question_summary" and f.question_number == q.number), None)
+        if summary is not None:
+            counts = {k: c.respondents for k, c in summary.by_type.items()}
+            done, without = summary.total.respondents, summary.without_campaigns.respondents
+            scale_all = dict(summary.figures.get("scale") or {})
+            scale_without = dict(summary.figures.get("scale_without_campaigns") or {})
+        else:  # not analysed yet: count from the responses
+            groups = answered.get(q.id, {})
+            counts = {k: len(v) for k, v in groups.items()}
+            everyone = set().union(*groups.values()) if groups else set()
+            done, without = len(everyone), len(everyone - campaign)
+            mine = {a: ids for (qid, a), ids in scale_respondents.items() if qid == q.id}
+            scale_all = {a: len(ids) for a, ids in mine.items()}
+            scale_without = {a: len([r for r in ids if r not in campaign]) for a, ids in mine.items()}
+        scale = []
+        if scale_all or q.answer_type != "open":
+            scale = [
+                ScaleRow(answer, n, int(scale_without.get(answer, 0)))
+                for answer, n in fig.ordered_scale(q.options, scale_all)
+            ]
+        questions.append(
+            QuestionOverview(
+                question=q,
+                responses=responses.get(q.id, 0),
+                answered=fig.Count(done, total_respondents),
+                answered_without_campaigns=without,
+                by_type=sorted(counts.items(), key=lambda kv: fig.type_order(kv[0])),
+                scale=scale,
+                summary=summary,
+                findings=[f for f in by_rank if f.kind == "question_code" and f.question_number == q.number]
+                + [f for f in by_rank if f.kind == "emerging_theme" and f.question_number == q.number],
+            )
+        )
+    standards = []
+    for standard in framework.standards:
+        finding = next(
+            (
+                f
+                for f, row in zip(read, findings, strict=True)
+                if f.kind == "standard" and row.standard_id == standard.id
+            ),
+            None,
+        )
+        linked = [c for c in framework.codes if any(s.id == standard.id for s in c.standards)]
+        per_code = (finding.figures.get("codes") or {}) if finding else {}
+        standards.append(
+            StandardOverview(
+                standard, finding, [(c.label, int(per_code[c.key]) if c.key in per_code else None) for c in linked]
+            )
+        )
+    return ProjectOverview(
+        latest_run=latest,
+        analysed=bool(findings),
+        campaigns=len(campaigns),
+        campaign_respondents=len(campaign),
+        questions=questions,
+        standards=standards,
+        cross_question_themes=[f for f in by_rank if f.kind == "emerging_theme" and f.question_number is None],
+        stance_labels={s.key: s.label for s in framework.stances},
     )

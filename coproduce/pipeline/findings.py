@@ -230,6 +230,7 @@ def _statement(figures: dict[str, Any], what: str, where: str) -> str:
     return text
 
 
+finding_statement = _statement  # public: services.findings rewrites statements after human recoding
 _STANCE_WORDS = {
     "recommend": "made recommendations",
     "concern": "raised concerns",

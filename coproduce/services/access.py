@@ -32,6 +32,10 @@ EVERY_MEMBER = frozenset({*MEMBERSHIP_ROLES, SITE_ADMIN})
 STAFF = frozenset({"admin", "analyst", SITE_ADMIN})
 ADMINS = frozenset({"admin", SITE_ADMIN})
 SAFEGUARDING = frozenset({"admin", SITE_ADMIN, SAFEGUARDING_LEAD})
+# Blind coding: panel members only (each task only for the member it was given to).
+PANEL = frozenset(PANEL_ROLES)
+# Segment review: staff and panel members (observers only read).
+REVIEWERS = STAFF | frozenset(PANEL_ROLES)
 
 # Project pages (blueprint endpoint) -> the grants that may open them. Panel members and observers see
 # counts and redacted text only; which fields a page shows is decided by the helpers below.
@@ -42,6 +46,54 @@ PAGE_GRANTS: Mapping[str, frozenset[str]] = {
     "projects.response": EVERY_MEMBER,
     "projects.sources": STAFF,
     "projects.flags": SAFEGUARDING,
+    # Findings: every member reads them; panel members sign; staff edit; admins set the sign-off rule.
+    "findings.index": EVERY_MEMBER,
+    "findings.detail": EVERY_MEMBER,
+    "findings.sign": PANEL,
+    "findings.edit": STAFF,
+    "findings.you_said_we_did": STAFF,
+    "findings.rule": ADMINS,
+    "findings.rule_update": ADMINS,
+    "audit.project": STAFF,
+    "audit.finding": EVERY_MEMBER,
+    "notifications.index": EVERY_MEMBER,
+    "notifications.mark_read": EVERY_MEMBER,
+    "imports.new": STAFF,
+    "imports.upload": STAFF,
+    "imports.confirm": STAFF,
+    "imports.job": STAFF,
+    "runs.index": STAFF,
+    "runs.start": STAFF,
+    "runs.status": STAFF,
+    "runs.progress": STAFF,
+    "runs.cancel": STAFF,
+    "projects.question_overview": EVERY_MEMBER,
+    "easyread.start": EVERY_MEMBER,
+    "easyread.finding": EVERY_MEMBER,
+    "review.queue": REVIEWERS,
+    "review.decide": REVIEWERS,
+    "review.recode": REVIEWERS,
+    "review.add_code": REVIEWERS,
+    "review.set_stance": REVIEWERS,
+    "review.bulk": REVIEWERS,
+    "review.mark_seen": REVIEWERS,
+    "search.index": EVERY_MEMBER,
+    # Themes are analysis artefacts: every member reads them, staff edit them.
+    "themes.index": EVERY_MEMBER,
+    "themes.detail": EVERY_MEMBER,
+    "themes.rename": STAFF,
+    "themes.describe": STAFF,
+    "themes.merge": STAFF,
+    "themes.split": STAFF,
+    "themes.move": STAFF,
+    "agreement.index": STAFF,
+    "agreement.draw": STAFF,
+    "agreement.my_tasks": PANEL,
+    "agreement.task": PANEL,
+    "agreement.submit": PANEL,
+    "reports.index": STAFF,
+    "reports.create": STAFF,
+    "reports.download": STAFF,
 }
 
 

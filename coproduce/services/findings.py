@@ -8,22 +8,61 @@ and every signer gets an in-app notification saying what changed and who changed
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from coproduce.errors import BadInputError
+from coproduce.pipeline.findings import effective_codes, finding_statement
 from coproduce.services.audit import Actor, record
 from coproduce.store.models import (
+    Campaign,
+    Code,
+    CodeAssignment,
     Finding,
     Notification,
+    Question,
+    Respondent,
     Response,
     Segment,
     SignOff,
+    Stance,
+    Standard,
     code_standard,
     utcnow,
 )
+
+RECOUNTED_KINDS = ("question_code", "standard")
+MAX_STATEMENT = 5000
+
+
+@dataclass
+class FindingConflictError(BadInputError):
+    """Someone changed the finding after the person loaded it: their change is refused, not merged."""
+
+    changed_by: str = ""
+    changed_at: datetime | None = None
+
+
+def check_version(finding: Finding, expected_version: int | None) -> None:
+    """Refuse a change made against an older copy of ``finding``, naming who changed it first and when."""
+    if expected_version is None or expected_version == finding.version:
+        return
+    who = finding.updated_by_label or "someone else"
+    when = f" on {finding.updated_at.day} {finding.updated_at:%B %Y at %H:%M} UTC" if finding.updated_at else ""
+    raise FindingConflictError(
+        f"{who} changed this finding{when}, after you opened it (it is now version {finding.version}, "
+        f"you had version {expected_version}). Your change has not been saved",
+        field="expected_version",
+        hint="Reload the page to see their change, then try again",
+        changed_by=who,
+        changed_at=finding.updated_at,
+    )
 
 
 def record_finding_change(
@@ -42,6 +81,13 @@ def record_finding_change(
     sign-off given to an earlier version stops counting.
     """
     was_signed = finding.status == "signed_off"
+    if finding.kind in RECOUNTED_KINDS:
+        old = {"respondents": finding.figures.get("respondents"), "statement": finding.statement}
+        if refresh_figures(session, [finding]):
+            new = {"respondents": finding.figures.get("respondents"), "statement": finding.statement}
+            changed = [k for k in old if old[k] != new[k]]
+            before = {**{k: old[k] for k in changed}, **(before or {})}
+            after = {**{k: new[k] for k in changed}, **(after or {})}
     finding.updated_by_label = actor.label
     finding.updated_at = utcnow()
     if was_signed:
@@ -96,3 +142,207 @@ def findings_touched_by_codes(
         | ((Finding.kind == "standard") & Finding.standard_id.in_(standard_ids)),
     )
     return list(session.scalars(query.order_by(Finding.id)))
+
+
+# ---------------------------------------------------------------- recounting after human changes
+
+
+def refresh_figures(session: Session, findings: Iterable[Finding]) -> list[Finding]:
+    """Recount question-and-code and standard findings from the database; returns those that changed.
+
+    A respondent counts when one of their segments carries the code *effectively*: a model suggestion
+    nobody rejected, or a code a person accepted or added. Base, shares by respondent type, counts
+    without the latest campaign groups and the stance split are counted as the pipeline counts them;
+    quotes are kept while their segments still carry the code. The statement is rewritten, unless a
+    person wrote it: then it is kept and marked for checking when the numbers moved.
+    """
+    changed = []
+    for finding in findings:
+        if finding.kind not in RECOUNTED_KINDS:
+            continue
+        if _refresh_one(session, finding):
+            changed.append(finding)
+    return changed
+
+
+def _refresh_one(session: Session, finding: Finding) -> bool:
+    project_id = finding.project_id
+    if finding.kind == "question_code":
+        code_ids = {finding.code_id} - {None}
+    else:
+        code_ids = set(
+            session.scalars(select(code_standard.c.code_id).where(code_standard.c.standard_id == finding.standard_id))
+        )
+    if not code_ids or (finding.kind == "question_code" and finding.question_id is None):
+        return False
+    in_project = (
+        select(Response.id, Response.respondent_id, Respondent.respondent_type)
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Respondent.project_id == project_id)
+    )
+    if finding.kind == "question_code":
+        in_project = in_project.where(Response.question_id == finding.question_id)
+    # Effective codes per segment, among the codes this finding counts.
+    rows = session.execute(
+        select(Segment.id, Segment.response_id, Segment.position, CodeAssignment.code_id, CodeAssignment.status)
+        .join(CodeAssignment, CodeAssignment.segment_id == Segment.id)
+        .where(
+            Segment.response_id.in_(in_project.with_only_columns(Response.id).scalar_subquery()),
+            CodeAssignment.code_id.in_(code_ids),
+        )
+    ).all()
+    key_of = {seg_id: (response_id, position) for seg_id, response_id, position, _, _ in rows}
+    by_status: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for seg_id, _, _, code_id, status in rows:
+        by_status[status].append((seg_id, code_id))
+    effective = effective_codes(by_status["suggested"], by_status["accepted"], by_status["rejected"])
+    segment_ids = sorted(effective, key=lambda s: key_of[s])
+    keys = [key_of[s] for s in segment_ids]
+
+    responses = {rid: (respondent, kind) for rid, respondent, kind in session.execute(in_project)}
+    respondent_of = {s: responses[key_of[s][0]][0] for s in segment_ids}
+    type_of = {respondent: kind for respondent, kind in responses.values()}
+    if finding.kind == "question_code":
+        answered = session.execute(
+            select(Response.respondent_id, Response.redacted_text, Response.scale_answer)
+            .join(Respondent, Response.respondent_id == Respondent.id)
+            .where(Respondent.project_id == project_id, Response.question_id == finding.question_id)
+        )
+        base = {respondent for respondent, text, scale in answered if (text or "").strip() or scale}
+    else:
+        base = set(type_of)
+    campaign = _campaign_respondents(session, project_id)
+    respondents = set(respondent_of.values())
+
+    base_types = Counter(type_of[r] for r in base if r in type_of)
+    by_type = {
+        kind: {"respondents": count, "base": base_types[kind], "share": _share(count, base_types[kind])}
+        for kind, count in sorted(Counter(type_of[r] for r in respondents).items())
+    }
+    stance_keys: dict[int, str] = dict(
+        session.execute(
+            select(Segment.id, Stance.key)
+            .join(Stance, Segment.stance_id == Stance.id)
+            .where(Segment.id.in_(segment_ids))
+        ).all()
+    )
+    stance_respondents: dict[str, set[int]] = defaultdict(set)
+    for s in segment_ids:
+        if s in stance_keys:
+            stance_respondents[stance_keys[s]].add(respondent_of[s])
+    stance = {k: len(r) for k, r in sorted(stance_respondents.items(), key=lambda kv: -len(kv[1]))}
+    kept = set(keys)
+    old = dict(finding.figures or {})
+    figures: dict[str, Any] = {
+        **old,
+        "respondents": len(respondents),
+        "base": len(base),
+        "share": _share(len(respondents), len(base)),
+        "segments": len(keys),
+        "by_type": by_type,
+        "without_campaigns": {
+            "respondents": len(respondents - campaign),
+            "base": len(base - campaign),
+            "share": _share(len(respondents - campaign), len(base - campaign)),
+        },
+        "stance": stance,
+        "quotes": [q for q in old.get("quotes", []) if tuple(q.get("segment", ())) in kept],
+    }
+    if finding.kind == "standard":
+        labels = dict(session.execute(select(Code.id, Code.key).where(Code.id.in_(code_ids))).all())
+        figures["codes"] = {
+            labels[c]: len({respondent_of[s] for s, codes in effective.items() if c in codes})
+            for c in sorted(code_ids, key=lambda c: labels[c])
+        }
+    statement = _statement_for(session, finding, figures)
+    if old.get("statement_edited"):
+        if (old.get("respondents"), old.get("base")) != (figures["respondents"], figures["base"]):
+            figures["statement_check"] = True  # a person wrote it for other numbers
+        statement = finding.statement
+    if figures == old and statement == finding.statement and _linked(session, finding) == set(segment_ids):
+        return False
+    finding.figures = figures
+    finding.statement = statement
+    finding.segments = list(session.scalars(select(Segment).where(Segment.id.in_(segment_ids)).order_by(Segment.id)))
+    return True
+
+
+def _linked(session: Session, finding: Finding) -> set[int]:
+    return {s.id for s in finding.segments}
+
+
+def _statement_for(session: Session, finding: Finding, figures: dict[str, Any]) -> str:
+    if finding.kind == "question_code":
+        number = session.scalar(select(Question.number).where(Question.id == finding.question_id))
+        label = session.scalar(select(Code.label).where(Code.id == finding.code_id))
+        return finding_statement(figures, f"“{label}”", f"question {number}")
+    label = session.scalar(select(Standard.label).where(Standard.id == finding.standard_id))
+    return finding_statement(figures, f"the standard “{label}”", "any question")
+
+
+def _campaign_respondents(session: Session, project_id: int) -> set[int]:
+    """Everyone in a campaign group found by the project's latest analysis run."""
+    latest = session.scalar(select(func.max(Campaign.analysis_run_id)).where(Campaign.project_id == project_id))
+    if latest is None:
+        return set()
+    groups = session.scalars(
+        select(Campaign.respondent_ids).where(Campaign.project_id == project_id, Campaign.analysis_run_id == latest)
+    )
+    return {int(r) for ids in groups for r in ids or []}
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+# ---------------------------------------------------------------- edits by analysts
+
+
+def edit_statement(session: Session, actor: Actor, finding: Finding, text: str, expected_version: int | None) -> bool:
+    """Replace the finding's statement (analysts and admins); True when it changed.
+
+    A statement a person wrote is kept when codes change later; the finding is then marked for
+    checking instead. A signed-off finding is reopened.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise BadInputError("enter the statement", field="statement", hint="Say what respondents told you")
+    if len(text) > MAX_STATEMENT:
+        raise BadInputError(f"the statement must be {MAX_STATEMENT} characters or fewer", field="statement")
+    check_version(finding, expected_version)
+    if text == finding.statement:
+        return False
+    before = finding.statement
+    finding.statement = text
+    figures = {k: v for k, v in (finding.figures or {}).items() if k != "statement_check"}
+    finding.figures = {**figures, "statement_edited": {"by": actor.label, "at": utcnow().isoformat(timespec="seconds")}}
+    record_finding_change(
+        session, actor, finding, "statement edited", before={"statement": before}, after={"statement": text}
+    )
+    return True
+
+
+def set_you_said_we_did(
+    session: Session, actor: Actor, finding: Finding, text: str, expected_version: int | None
+) -> bool:
+    """Set what was done about the finding ("You said, we did"; empty clears it); True when it changed.
+
+    It is part of what the panel signs, so a signed-off finding is reopened.
+    """
+    text = (text or "").strip()
+    if len(text) > MAX_STATEMENT:
+        raise BadInputError(f"“You said, we did” must be {MAX_STATEMENT} characters or fewer", field="you_said_we_did")
+    check_version(finding, expected_version)
+    if text == finding.you_said_we_did:
+        return False
+    before = finding.you_said_we_did
+    finding.you_said_we_did = text
+    record_finding_change(
+        session,
+        actor,
+        finding,
+        "“You said, we did” changed",
+        before={"you_said_we_did": before},
+        after={"you_said_we_did": text},
+    )
+    return True

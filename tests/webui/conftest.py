@@ -58,6 +58,7 @@ class Seed:
     hostile_response_id: int
     other_response_id: int
     # Analysis results on question 1: two segments, model codes, a theme and three findings.
+    run_id: int = 0
     segment_ids: tuple[int, ...] = ()
     assignment_ids: tuple[int, ...] = ()
     code_keys: tuple[str, ...] = ()
@@ -193,8 +194,31 @@ def _analysis(session: Session, project: Project, framework: Framework, segments
         ),
     ]
     session.add_all(findings)
+    # Overview and easy read: a summary of the scale question 2 and one campaign group (the professional).
+    from coproduce.store.models import Campaign
+
+    campaigner = segments_of[1].respondent_id
+    session.add(Campaign(project_id=project.id, analysis_run_id=run.id, key="c0", respondent_ids=[campaigner]))
+    session.add(
+        Finding(
+            key="q2:summary",
+            kind="question_summary",
+            project_id=project.id,
+            analysis_run_id=run.id,
+            question_id=framework.questions[1].id,
+            statement="4 respondent(s) answered question 2. The most common answer was “Agree” (2 of 4).",
+            figures={
+                "respondents": 4,
+                "by_type": {"parent_carer": 2, "young_person": 1, "professional": 1},
+                "without_campaigns": 3,
+                "scale": {"Agree": 2, "Disagree": 1, "Strongly unsure": 1},
+                "scale_without_campaigns": {"Agree": 2, "Strongly unsure": 1},
+            },
+        )
+    )
     session.flush()
     return {
+        "run_id": run.id,
         "segment_ids": tuple(s.id for s in segments),
         "assignment_ids": tuple(a.id for a in assignments),
         "code_keys": ("WAIT", "MORE"),
