@@ -9,6 +9,7 @@ Bad input re-renders the queue with an error summary; a segment or code the pers
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -54,9 +55,9 @@ def _render_queue(
     options = filter_options(db, project)
     form = _form(args, options)
     user_id = current_user.user.id
-    page = filtered_segments(
-        db, project, form.filter, page=form.page, size=current_app.config["PAGE_SIZE"], viewer_id=user_id
-    )
+    # A panel member's own blind-coding segments stay out of sight until they have coded them.
+    flt = replace(form.filter, hide_blind_for=user_id)
+    page = filtered_segments(db, project, flt, page=form.page, size=current_app.config["PAGE_SIZE"], viewer_id=user_id)
     return (
         render_template(
             "review/queue.html",

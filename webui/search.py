@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import Blueprint, Flask, current_app, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from coproduce.errors import ModelMissingError
@@ -80,6 +82,8 @@ def index(project: Project) -> ResponseReturnValue:
     db = get_session()
     options = filter_options(db, project)
     form = segment_filter_form.parse(request.args, options, extra_keys=("q", "mode"))
+    # A panel member's own blind-coding segments stay out of sight until they have coded them.
+    flt = replace(form.filter, hide_blind_for=current_user.user.id)
     query = form.values.get("q", "").strip()
     mode = form.values.get("mode") if form.values.get("mode") in MODES else "keyword"
     size = current_app.config["PAGE_SIZE"]
@@ -88,13 +92,13 @@ def index(project: Project) -> ResponseReturnValue:
     if mode == "semantic" and query:
         try:
             embedder = current_app.extensions[EMBEDDER]()
-            page = semantic_search(db, project, form.filter, query, embedder, form.page, size)
+            page = semantic_search(db, project, flt, query, embedder, form.page, size)
         except (ModelMissingError, ImportError) as error:
             notice = f"Search by meaning is not available here: {error}. Showing keyword matches instead."
     if page is None and query:
-        page = keyword_search(db, project, form.filter, query, form.page, size)
+        page = keyword_search(db, project, flt, query, form.page, size)
     elif page is None and form.filter.active:
-        page = filtered_segments(db, project, form.filter, form.page, size)
+        page = filtered_segments(db, project, flt, form.page, size)
     keyword_used = page is not None and not page.scores and bool(query)
 
     def page_url(n: int) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from coproduce.errors import BadInputError
@@ -327,7 +327,8 @@ def set_you_said_we_did(
 ) -> bool:
     """Set what was done about the finding ("You said, we did"; empty clears it); True when it changed.
 
-    It is part of what the panel signs, so a signed-off finding is reopened.
+    It is the organisation's answer to the finding, not part of what the panel signs: saving it
+    neither reopens a signed-off finding nor makes its sign-offs stale, so the version stays.
     """
     text = (text or "").strip()
     if len(text) > MAX_STATEMENT:
@@ -336,12 +337,21 @@ def set_you_said_we_did(
     if text == finding.you_said_we_did:
         return False
     before = finding.you_said_we_did
-    finding.you_said_we_did = text
-    record_finding_change(
+    # A plain UPDATE: through the ORM the version counter would move and the sign-offs stop counting.
+    session.execute(
+        update(Finding)
+        .where(Finding.id == finding.id)
+        .values(you_said_we_did=text, updated_by_label=actor.label, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(finding)
+    record(
         session,
         actor,
-        finding,
-        "“You said, we did” changed",
+        "finding.you_said_we_did",
+        "finding",
+        finding.id,
+        project_id=finding.project_id,
         before={"you_said_we_did": before},
         after={"you_said_we_did": text},
     )

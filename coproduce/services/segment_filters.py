@@ -31,6 +31,7 @@ from coproduce.store.models import (
     ASSIGNMENT_STATUSES,
     Code,
     CodeAssignment,
+    CodingTask,
     Project,
     Question,
     Respondent,
@@ -68,6 +69,8 @@ class SegmentFilter:
     - ``unseen_by``: a user id; only segments that person has not marked as seen.
     - ``text``: case-insensitive substring of the segment text (keyword search).
     - ``segment_ids``: only these segments.
+    - ``hide_blind_for``: a user id; leaves out the segments of that person's unfinished blind-coding
+      tasks, so that they code them without seeing the model's or anyone else's codes first.
     """
 
     question: int | None = None
@@ -83,6 +86,7 @@ class SegmentFilter:
     unseen_by: int | None = None
     text: str | None = None
     segment_ids: tuple[int, ...] | None = None
+    hide_blind_for: int | None = None
 
     def __post_init__(self) -> None:
         if self.status is not None and self.status not in ASSIGNMENT_STATUSES:
@@ -90,8 +94,8 @@ class SegmentFilter:
 
     @property
     def active(self) -> bool:
-        """Whether any field narrows the list (``unseen_by`` and ``text`` included)."""
-        return any(getattr(self, name) is not None for name in self.__dataclass_fields__)
+        """Whether any field the person chose narrows the list (``unseen_by`` and ``text`` included)."""
+        return any(getattr(self, name) is not None for name in self.__dataclass_fields__ if name != "hide_blind_for")
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,14 @@ def _query(project: Project, flt: SegmentFilter, *columns: Any) -> Select[Any]:
     if flt.flagged is not None:
         has_flag = exists().where(SafeguardingFlag.response_id == Response.id)
         query = query.where(has_flag if flt.flagged else ~has_flag)
+    if flt.hide_blind_for is not None:
+        query = query.where(
+            ~exists().where(
+                CodingTask.segment_id == Segment.id,
+                CodingTask.user_id == flt.hide_blind_for,
+                CodingTask.completed_at.is_(None),
+            )
+        )
     if flt.unseen_by is not None:
         query = query.where(~exists().where(SegmentSeen.segment_id == Segment.id, SegmentSeen.user_id == flt.unseen_by))
     if flt.text:

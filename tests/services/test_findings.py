@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from coproduce.errors import BadInputError
@@ -183,7 +183,18 @@ def test_you_said_we_did_is_saved_and_audited(db: Session, seed: Seed) -> None:
     assert set_you_said_we_did(db, analyst, target, "  We now publish waiting times.  ", target.version)
     assert target.you_said_we_did == "We now publish waiting times."
     assert not set_you_said_we_did(db, analyst, target, "We now publish waiting times.", target.version)
-    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "finding.change"))
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "finding.you_said_we_did"))
     assert event.before == {"you_said_we_did": ""}
     assert event.after["you_said_we_did"] == "We now publish waiting times."
     assert target.updated_by_label == "analyst@example.org"
+
+
+def test_you_said_we_did_keeps_a_signed_off_finding_signed(db: Session, seed: Seed) -> None:
+    """It is the organisation's answer to the finding, not what the panel signed."""
+    target = db.get(Finding, seed.finding_ids[0])
+    version = target.version
+    db.execute(update(Finding).where(Finding.id == target.id).values(status="signed_off"))
+    db.refresh(target)
+    assert set_you_said_we_did(db, Actor(label="analyst@example.org"), target, "We hired two assessors.", version)
+    assert (target.status, target.version) == ("signed_off", version)
+    assert db.scalar(select(func.count()).select_from(Notification)) == 0

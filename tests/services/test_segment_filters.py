@@ -17,7 +17,16 @@ from coproduce.services.segment_filters import (
     matching_segments,
     segment_rows,
 )
-from coproduce.store.models import CodeAssignment, Project, Response, Segment, SegmentSeen, User
+from coproduce.store.models import (
+    CodeAssignment,
+    CodingTask,
+    Project,
+    Response,
+    Segment,
+    SegmentSeen,
+    User,
+    utcnow,
+)
 from tests.webui import conftest as web
 
 seed = web.seed
@@ -108,6 +117,22 @@ def test_unseen_by_a_person(db: Session, seed: Seed) -> None:
     assert ids(db, seed, unseen_by=user.id) == [seed.segment_ids[1]]
     rows = filtered_segments(db, project(db), SegmentFilter(), 1, 10, viewer_id=user.id).items
     assert [row.seen for row in rows] == [True, False]
+
+
+def test_a_coders_unfinished_blind_tasks_are_hidden_from_them_only(db: Session, seed: Seed) -> None:
+    coder = User(email="blind@example.org", display_name="Blind coder", password_hash="x")
+    other = User(email="other@example.org", display_name="Other", password_hash="x")
+    db.add_all([coder, other])
+    db.flush()
+    task = CodingTask(project_id=project(db).id, sample_key="s1", segment_id=seed.segment_ids[0], user_id=coder.id)
+    db.add(task)
+    db.flush()
+    assert ids(db, seed, hide_blind_for=coder.id) == [seed.segment_ids[1]]
+    assert ids(db, seed, hide_blind_for=other.id) == list(seed.segment_ids)
+    assert not SegmentFilter(hide_blind_for=coder.id).active  # not a filter the person chose
+    task.completed_at = utcnow()
+    db.flush()
+    assert ids(db, seed, hide_blind_for=coder.id) == list(seed.segment_ids)
 
 
 def test_pages_and_a_page_past_the_end(db: Session, seed: Seed) -> None:
