@@ -128,6 +128,12 @@ def _act(
     )
 
 
+def _missing(project: Project, field_id: str, message: str) -> ResponseReturnValue:
+    """The queue again, with ``message`` in the error summary and beside the empty field."""
+    errors = [{"text": message, "href": f"#{field_id}"}]
+    return _render_queue(project, _return_args(project), errors=errors, field_errors={field_id: message}, status=400)
+
+
 @bp.post("/<slug>/review/decide")
 @project_page
 def decide(project: Project) -> ResponseReturnValue:
@@ -152,13 +158,7 @@ def recode(project: Project) -> ResponseReturnValue:
     to_code = request.form.get("to_code", "")
     field_id = f"to-code-{assignment_id}"
     if not to_code:
-        return _render_queue(
-            project,
-            _return_args(project),
-            errors=[{"text": "Select the code to recode to", "href": f"#{field_id}"}],
-            field_errors={field_id: "Select the code to recode to"},
-            status=400,
-        )
+        return _missing(project, field_id, "Select the code to recode to")
     return _act(
         project,
         lambda db, actor: review.recode(db, actor, project, assignment_id, to_code),
@@ -174,13 +174,7 @@ def add_code(project: Project) -> ResponseReturnValue:
     code = request.form.get("code", "")
     field_id = f"add-code-{segment_id}"
     if not code:
-        return _render_queue(
-            project,
-            _return_args(project),
-            errors=[{"text": "Select a code to add", "href": f"#{field_id}"}],
-            field_errors={field_id: "Select a code to add"},
-            status=400,
-        )
+        return _missing(project, field_id, "Select a code to add")
     return _act(
         project,
         lambda db, actor: review.add_code(db, actor, project, segment_id, code),

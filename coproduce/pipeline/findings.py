@@ -10,7 +10,7 @@ with every human decision applied) and stores the result.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,22 +161,44 @@ def _question_summary(index: _Index, number: int) -> FindingData:
 
 def _figures(index: _Index, keys: Sequence[Key], base: set[int], picker: QuotePicker) -> dict[str, Any]:
     data = index.data
-    respondents = {index.respondent(k) for k in keys}
-    campaign = data.campaign_respondents
-    by_type: dict[str, dict[str, Any]] = {}
-    base_types = Counter(index.respondent_type[r] for r in base)
-    for kind, count in sorted(Counter(index.respondent_type[r] for r in respondents).items()):
-        by_type[kind] = {"respondents": count, "base": base_types[kind], "share": _share(count, base_types[kind])}
     stance_respondents: dict[str, set[int]] = defaultdict(set)
     for k in keys:
         if k in data.stances:
             stance_respondents[data.stances[k]].add(index.respondent(k))
+    figures = respondent_figures(
+        {index.respondent(k) for k in keys},
+        base,
+        index.respondent_type,
+        data.campaign_respondents,
+        stance_respondents,
+        segments=len(keys),
+    )
+    figures["quotes"] = _quotes(index, keys, picker)
+    return figures
+
+
+def respondent_figures(
+    respondents: set[int],
+    base: set[int],
+    type_of: Mapping[int, str],
+    campaign: set[int],
+    stance_respondents: Mapping[str, set[int]],
+    *,
+    segments: int,
+) -> dict[str, Any]:
+    """A finding's counts: respondents of ``base`` who raised it, overall, by respondent type, without
+    campaign respondents, and by stance. Shared by the analysis and by recounts after review."""
+    base_types = Counter(type_of[r] for r in base if r in type_of)
+    by_type = {
+        kind: {"respondents": count, "base": base_types[kind], "share": _share(count, base_types[kind])}
+        for kind, count in sorted(Counter(type_of[r] for r in respondents).items())
+    }
     stance = {s: len(r) for s, r in sorted(stance_respondents.items(), key=lambda kv: -len(kv[1]))}
     return {
         "respondents": len(respondents),
         "base": len(base),
         "share": _share(len(respondents), len(base)),
-        "segments": len(keys),
+        "segments": segments,
         "by_type": by_type,
         "without_campaigns": {
             "respondents": len(respondents - campaign),
@@ -184,7 +206,6 @@ def _figures(index: _Index, keys: Sequence[Key], base: set[int], picker: QuotePi
             "share": _share(len(respondents - campaign), len(base - campaign)),
         },
         "stance": stance,
-        "quotes": _quotes(index, keys, picker),
     }
 
 

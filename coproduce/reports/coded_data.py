@@ -20,21 +20,14 @@ from sqlalchemy.orm import Session
 from coproduce.importers.base import RESPONDENT_TYPES
 from coproduce.reports.data import STATUS_LABELS, ReportData
 from coproduce.reports.people import Pseudonyms
-from coproduce.services.exports import neutralise
+from coproduce.services.exports import RESPONDENT_COLUMNS, neutralise
 from coproduce.store.models import Code, CodeAssignment, Project, Question, Respondent, Response, Segment, Stance
 
 SEGMENT_COLUMNS = (
     "segment_id",
     "response_id",
     "respondent_id",
-    "respondent_type",
-    "external_id",
-    "age",
-    "age_band",
-    "setting",
-    "communication_method",
-    "area",
-    "consent_to_quote",
+    *RESPONDENT_COLUMNS,
     "in_campaign",
     "question_number",
     "question",

@@ -21,9 +21,8 @@ from coproduce.store.db import transaction
 from coproduce.store.models import Question, Respondent, Response, SafeguardingFlag, Source
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = (
-    "response_id",
-    "respondent_id",
+# What is known of a respondent, in the order every export gives it.
+RESPONDENT_COLUMNS = (
     "respondent_type",
     "external_id",
     "age",
@@ -32,6 +31,11 @@ COLUMNS = (
     "communication_method",
     "area",
     "consent_to_quote",
+)
+COLUMNS = (
+    "response_id",
+    "respondent_id",
+    *RESPONDENT_COLUMNS,
     "question_number",
     "question",
     "scale_answer",

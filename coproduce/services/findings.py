@@ -8,7 +8,7 @@ and every signer gets an in-app notification saying what changed and who changed
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from coproduce.errors import BadInputError
-from coproduce.pipeline.findings import effective_codes, finding_statement
+from coproduce.pipeline.findings import effective_codes, finding_statement, respondent_figures
 from coproduce.services.audit import Actor, record
 from coproduce.store.models import (
     Campaign,
@@ -214,11 +214,6 @@ def _refresh_one(session: Session, finding: Finding) -> bool:
     campaign = _campaign_respondents(session, project_id)
     respondents = set(respondent_of.values())
 
-    base_types = Counter(type_of[r] for r in base if r in type_of)
-    by_type = {
-        kind: {"respondents": count, "base": base_types[kind], "share": _share(count, base_types[kind])}
-        for kind, count in sorted(Counter(type_of[r] for r in respondents).items())
-    }
     stance_keys: dict[int, str] = dict(
         session.execute(
             select(Segment.id, Stance.key)
@@ -230,22 +225,11 @@ def _refresh_one(session: Session, finding: Finding) -> bool:
     for s in segment_ids:
         if s in stance_keys:
             stance_respondents[stance_keys[s]].add(respondent_of[s])
-    stance = {k: len(r) for k, r in sorted(stance_respondents.items(), key=lambda kv: -len(kv[1]))}
     kept = set(keys)
     old = dict(finding.figures or {})
     figures: dict[str, Any] = {
         **old,
-        "respondents": len(respondents),
-        "base": len(base),
-        "share": _share(len(respondents), len(base)),
-        "segments": len(keys),
-        "by_type": by_type,
-        "without_campaigns": {
-            "respondents": len(respondents - campaign),
-            "base": len(base - campaign),
-            "share": _share(len(respondents - campaign), len(base - campaign)),
-        },
-        "stance": stance,
+        **respondent_figures(respondents, base, type_of, campaign, stance_respondents, segments=len(keys)),
         "quotes": [q for q in old.get("quotes", []) if tuple(q.get("segment", ())) in kept],
     }
     if finding.kind == "standard":
@@ -289,10 +273,6 @@ def _campaign_respondents(session: Session, project_id: int) -> set[int]:
         select(Campaign.respondent_ids).where(Campaign.project_id == project_id, Campaign.analysis_run_id == latest)
     )
     return {int(r) for ids in groups for r in ids or []}
-
-
-def _share(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
 
 
 # ---------------------------------------------------------------- edits by analysts

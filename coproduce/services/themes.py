@@ -267,6 +267,9 @@ def merge(
                 target.segments.append(segment)
                 have.add(segment.id)
     target.keywords = list(dict.fromkeys([*target.keywords, *(k for t in others for k in t.keywords)]))
+    # Remember what was folded in, so a re-run of the analysis does not bring the merged themes back.
+    absorbed = [k for t in others for k in (t.key, *t.absorbed_keys) if k]
+    target.absorbed_keys = list(dict.fromkeys([*target.absorbed_keys, *absorbed]))
     if not target.description:
         target.description = next((t.description for t in others if t.description), "")
     _stamp(actor, target)

@@ -381,6 +381,8 @@ class Theme(Base):
     # Who last changed it, so a second editor is told whose change they would overwrite.
     updated_by_label: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Keys of model themes people merged into this one: a re-run must not bring them back.
+    absorbed_keys: Mapped[list[Any]] = mapped_column(default=list)
 
     segments: Mapped[list[Segment]] = relationship(secondary=theme_segment)
     __mapper_args__ = {"version_id_col": version}

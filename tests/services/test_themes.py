@@ -150,7 +150,7 @@ def test_two_editors_at_the_same_moment_race_and_the_second_gets_the_conflict(
 def test_merge_unions_segments_and_keywords_and_deletes_the_others(session: Session, seed: Seed) -> None:
     target = _theme(session, seed)
     other = _second_theme(session, seed, description="Asking for help")
-    other_id = other.id
+    other_id, other_key = other.id, other.key
     themes.merge(session, ALICE, target, [other], {target.id: 1, other.id: 1})
     session.commit()
     assert session.get(Theme, other_id) is None
@@ -158,6 +158,7 @@ def test_merge_unions_segments_and_keywords_and_deletes_the_others(session: Sess
     assert target.keywords == ["waited", "assessment", "help"]
     assert target.description == "Asking for help"
     assert target.version == 2
+    assert target.absorbed_keys == [other_key]  # so a re-run of the analysis does not bring it back
     (event,) = _events(session, "theme.merge")
     assert event.before["merged"][0]["id"] == other_id
     assert event.after["target"]["segments"] == sorted(seed.segment_ids)

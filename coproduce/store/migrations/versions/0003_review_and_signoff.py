@@ -90,9 +90,13 @@ def upgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("updated_by_label", sa.String(length=200), nullable=False, server_default=""))
             batch_op.add_column(sa.Column("updated_at", sa.DateTime(), nullable=True))
+    with op.batch_alter_table("theme", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("absorbed_keys", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("theme", schema=None) as batch_op:
+        batch_op.drop_column("absorbed_keys")
     for table in ("finding", "theme"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("updated_at")
