@@ -136,3 +136,12 @@ class SentenceEmbedder:
             if self.progress:
                 self.progress(min(start + self.batch_size, len(items)), len(items))
         return out
+
+
+CACHE_FILENAME = "embeddings.sqlite"
+
+
+def instance_embedder(instance_dir: Path, progress: Callable[[int, int], None] | None = None) -> SentenceEmbedder:
+    """The embedder the import (safeguarding check) and the analysis share, with its cache in the instance
+    folder: a sentence embedded when a file is imported is served from the cache when it is analysed."""
+    return SentenceEmbedder(cache=EmbeddingCache(Path(instance_dir) / CACHE_FILENAME), progress=progress)

@@ -129,7 +129,9 @@ class Pipeline:
         vectors = timed("embed", lambda: self.embedder.embed([s.text for s in segments]))
 
         timed("fit", lambda: self._fit(data))
-        coded = timed("code", lambda: self.coder.code(segments, vectors, data.framework))
+        number = {r.response_id: r.question_number for r in data.responses}
+        questions = [None if number.get(s.response_id) is None else f"q{number[s.response_id]}" for s in segments]
+        coded = timed("code", lambda: self.coder.code(segments, vectors, data.framework, questions))
         unprocessed["code"] = coded.unprocessed
         stanced = timed("stance", lambda: self.stance_classifier.classify(segments, vectors, data.framework))
         unprocessed["stance"] = stanced.unprocessed

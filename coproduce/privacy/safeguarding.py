@@ -83,7 +83,9 @@ class SafeguardingFlagger:
 
     ``similarity=True`` (the default) adds the embedding check, using the project's installed
     sentence-embedding model (``coproduce.nlp.load_embedder``, loaded once per process); pass
-    ``embedder`` to use another object with a sentence-transformers ``encode``. ``similarity=False``
+    ``embedder`` to use another object: one with ``embed(texts)`` returning L2-normalised vectors
+    (the analysis's cached ``SentenceEmbedder``, so a sentence embedded at import is not embedded
+    again by the analysis) or one with a sentence-transformers ``encode``. ``similarity=False``
     uses the lexicon alone, needs no model and constructs instantly.
     """
 
@@ -129,7 +131,7 @@ class SafeguardingFlagger:
         if self.embedder is None or not sentences:
             return [None] * len(sentences)
         examples, categories, contrasts = _example_vectors(self.embedder)
-        vectors = self.embedder.encode(sentences, batch_size=64, normalize_embeddings=True)
+        vectors = _unit_vectors(self.embedder, sentences)
         to_examples = vectors @ examples.T
         nearest_contrast = (vectors @ contrasts.T).max(axis=1)
         found: list[_Hit | None] = []
@@ -161,9 +163,17 @@ def _default_flagger() -> SafeguardingFlagger:
 def _example_vectors(embedder: Any) -> tuple[Any, list[tuple[str, str]], Any]:
     """Embeddings of the example disclosures (with their categories) and of the contrasts, once."""
     labelled = [(example, category) for category, examples in DISCLOSURES.items() for example in examples]
-    examples = embedder.encode([example for example, _ in labelled], normalize_embeddings=True)
-    contrasts = embedder.encode(list(CONTRASTS), normalize_embeddings=True)
+    examples = _unit_vectors(embedder, [example for example, _ in labelled])
+    contrasts = _unit_vectors(embedder, list(CONTRASTS))
     return examples, labelled, contrasts
+
+
+def _unit_vectors(embedder: Any, texts: list[str]) -> Any:
+    """L2-normalised vectors from a cached ``embed`` (preferred) or a sentence-transformers ``encode``."""
+    embed = getattr(embedder, "embed", None)
+    if callable(embed):
+        return embed(texts)
+    return embedder.encode(texts, batch_size=64, normalize_embeddings=True)
 
 
 def _sentence_hits(sentence: str) -> list[_Hit]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,13 @@ PrivacyFactory = Callable[[Settings], tuple[Redactor, SafeguardingDetector]]
 
 
 def default_privacy(settings: Settings) -> tuple[Redactor, SafeguardingDetector]:
+    """The process-wide redactor, and a safeguarding flagger that embeds sentences through the analysis's
+    cached embedder (``instance/embeddings.sqlite``), so the analysis does not embed them a second time."""
+    from coproduce.pipeline.embed import instance_embedder
     from coproduce.privacy.redaction import get_redactor
-    from coproduce.privacy.safeguarding import get_flagger
+    from coproduce.privacy.safeguarding import SafeguardingFlagger
 
-    return get_redactor(settings), get_flagger(settings)
+    return get_redactor(settings), SafeguardingFlagger(embedder=instance_embedder(settings.instance_dir))
 
 
 def import_file(
@@ -246,17 +250,26 @@ def _protect(
     detector: SafeguardingDetector,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[list[RedactionResult], list[list[SafeguardingConcern]]]:
-    """Redact and flag every text, in batches when the stages can batch (spaCy's pipe is much faster)."""
+    """Redact and flag every text, in batches when the stages can batch (spaCy's pipe is much faster).
+
+    Each batch is flagged in a second thread while it is redacted: redaction (spaCy) keeps one core busy
+    and holds the GIL, while the flagger's sentence embeddings (torch) release it, so the two overlap
+    instead of leaving a core idle. The stages share nothing, and results are kept in input order.
+    """
     redactions: list[RedactionResult] = []
     concerns: list[list[SafeguardingConcern]] = []
     redact_many = getattr(redactor, "redact_many", None)
     detect_many = getattr(detector, "detect_many", None)
-    for start in range(0, len(texts), PROTECT_BATCH):
-        batch = texts[start : start + PROTECT_BATCH]
-        redactions.extend(redact_many(batch) if redact_many else [redactor.redact(t) for t in batch])
-        concerns.extend(detect_many(batch) if detect_many else [detector.detect(t) for t in batch])
-        if progress:
-            progress(min(start + PROTECT_BATCH, len(texts)), len(texts))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="safeguarding") as flagging:
+        for start in range(0, len(texts), PROTECT_BATCH):
+            batch = texts[start : start + PROTECT_BATCH]
+            flagged = flagging.submit(
+                lambda b: detect_many(b) if detect_many else [detector.detect(t) for t in b], batch
+            )
+            redactions.extend(redact_many(batch) if redact_many else [redactor.redact(t) for t in batch])
+            concerns.extend(flagged.result())
+            if progress:
+                progress(min(start + PROTECT_BATCH, len(texts)), len(texts))
     return redactions, concerns
 
 

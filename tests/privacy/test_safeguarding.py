@@ -137,3 +137,14 @@ def test_sentence_splitter_keeps_offsets_and_titles() -> None:
 def test_get_flagger_reuses_one_flagger(flagger: SafeguardingFlagger) -> None:
     assert get_flagger(Settings()) is get_flagger()
     assert get_flagger().embedder is flagger.embedder  # the model is loaded once per process
+
+
+def test_a_cached_embedder_gives_the_same_flags_and_fills_its_cache(flagger: SafeguardingFlagger) -> None:
+    """The import hands the flagger the analysis's cached embedder, so analysis reuses these vectors."""
+    from coproduce.pipeline.embed import EmbeddingCache, SentenceEmbedder, text_key
+
+    cached = SentenceEmbedder(model=flagger.embedder, cache=EmbeddingCache())
+    shared = SafeguardingFlagger(embedder=cached)
+    texts = ["I wrote a goodbye letter to my family.", "The bus was late again. My dad hits me.", ""]
+    assert shared.detect_many(texts) == flagger.detect_many(texts)
+    assert cached.cache.get_many([text_key(cached.model_id, "The bus was late again.")])

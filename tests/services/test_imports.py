@@ -143,3 +143,20 @@ def test_bad_input_leaves_the_database_unchanged(session_factory, settings, proj
 def test_unknown_project_is_a_clear_error(session_factory, settings, project):
     with pytest.raises(BadInputError, match="no project called 'nope'"):
         import_file(session_factory, settings, "nope", SEED, ACTOR)
+
+
+def test_sentences_embedded_at_import_are_kept_for_the_analysis(session_factory, settings, project, tmp_path):
+    from coproduce.nlp import EMBEDDING_MODEL_ID
+    from coproduce.pipeline.embed import CACHE_FILENAME, EmbeddingCache, text_key
+
+    path = tmp_path / "voice.jsonl"
+    path.write_text(
+        '{"pseudonym": "C2", "age": 12, "communication_method": "spoken", "consent": "yes",'
+        ' "text": "The bus to school is always late. I like my teacher."}\n',
+        encoding="utf-8",
+    )
+    import_file(session_factory, settings, project, path, ACTOR, kind="voice")
+    cache = EmbeddingCache(settings.instance_dir / CACHE_FILENAME)
+    keys = [text_key(EMBEDDING_MODEL_ID, s) for s in ("The bus to school is always late.", "I like my teacher.")]
+    assert set(cache.get_many(keys)) == set(keys), "the analysis will find these vectors instead of embedding again"
+    cache.close()
