@@ -10,19 +10,21 @@ top of the model's suggestions when findings are counted.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from coproduce.config import Settings
 from coproduce.pipeline.base import LabelledExample, ResponseText
 from coproduce.pipeline.findings import FindingInput, build_findings, effective_codes
 from coproduce.pipeline.run import Pipeline, PipelineInput, PipelineOutput, config_hash
 from coproduce.services.audit import Actor, record
+from coproduce.services.findings import record_finding_change
 from coproduce.services.frameworks import spec_from_db
+from coproduce.services.kept_themes import KeptTheme, Reconciled, reconcile
 from coproduce.services.projects import get_project
 from coproduce.store.db import transaction
 from coproduce.store.models import (
@@ -40,6 +42,8 @@ from coproduce.store.models import (
     Stance,
     Standard,
     Theme,
+    finding_segment,
+    theme_segment,
     utcnow,
 )
 
@@ -75,10 +79,10 @@ class AnalysisReport:
 
 def default_pipeline(settings: Settings) -> Pipeline:
     """The standard stages, with the embedding cache kept in the instance folder."""
-    from coproduce.pipeline.embed import EmbeddingCache, SentenceEmbedder
+    from coproduce.pipeline.embed import instance_embedder
 
-    cache = EmbeddingCache(settings.instance_dir / "embeddings.sqlite")
-    return Pipeline(embedder=SentenceEmbedder(cache=cache), result_cache=cache, seed=settings.analysis_seed)
+    embedder = instance_embedder(settings.instance_dir)  # the cache the import's safeguarding check filled
+    return Pipeline(embedder=embedder, result_cache=embedder.cache, seed=settings.analysis_seed)
 
 
 def run_analysis(
@@ -158,8 +162,32 @@ def _human_decisions(session: Session, project_id: int) -> list[tuple[CodeAssign
     return [(a, s, key) for a, s, key in rows]
 
 
+def _human_statuses(session: Session, project_id: int) -> dict[tuple[int, int], str]:
+    """(segment id, code id) -> "accepted" | "rejected" for every human decision on a segment."""
+    rows = session.execute(
+        select(CodeAssignment.segment_id, CodeAssignment.code_id, CodeAssignment.status)
+        .join(Segment, CodeAssignment.segment_id == Segment.id)
+        .join(Response, Segment.response_id == Response.id)
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Respondent.project_id == project_id, CodeAssignment.status.in_(("accepted", "rejected")))
+    )
+    return {(segment_id, code_id): status for segment_id, code_id, status in rows}
+
+
 def _code_examples(session: Session, project_id: int) -> list[LabelledExample]:
-    return [LabelledExample(s.text, key, a.status == "accepted") for a, s, key in _human_decisions(session, project_id)]
+    # Each decision names its segment's question ("q<number>", as Pipeline.run passes it when coding), so the coder
+    # can learn codes that depend on the question answered.
+    rows = session.execute(
+        select(Response.id, Question.number)
+        .join(Question, Response.question_id == Question.id)
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Respondent.project_id == project_id)
+    )
+    question = {response_id: f"q{number}" for response_id, number in rows}
+    return [
+        LabelledExample(s.text, key, a.status == "accepted", question.get(s.response_id))
+        for a, s, key in _human_decisions(session, project_id)
+    ]
 
 
 def _stance_examples(session: Session, project_id: int) -> list[tuple[str, str]]:
@@ -189,7 +217,8 @@ def _store(
         q.number: q.id for q in session.scalars(select(Question).where(Question.framework_id == project.framework_id))
     }
     segment_ids = _store_segments(session, project_id, output)
-    human = {(a.segment_id, a.code_id): a.status for a, _s, _k in _human_decisions(session, project_id)}
+    # Read again inside this transaction (plain ids, no objects): a decision made while the pipeline ran counts.
+    human = _human_statuses(session, project_id)
 
     # Model output of earlier runs that no person has reviewed is replaced; reviewed rows stay.
     project_segments = select(Segment.id).join(Response).join(Respondent).where(Respondent.project_id == project_id)
@@ -201,22 +230,14 @@ def _store(
             CodeAssignment.segment_id.in_(project_segments) | CodeAssignment.response_id.in_(project_responses),
         )
     )
-    suggested = 0
+    rows = []
     for suggestion in output.codes:
         segment_id, code_id = segment_ids[suggestion.segment], codes.get(suggestion.code)
         if code_id is None or (segment_id, code_id) in human:
             continue
-        session.add(
-            CodeAssignment(
-                segment_id=segment_id,
-                code_id=code_id,
-                origin="model",
-                analysis_run_id=run_id,
-                confidence=round(float(suggestion.confidence), 4),
-                status="suggested",
-            )
-        )
-        suggested += 1
+        rows.append(_assignment(run_id, code_id, suggestion.confidence, segment_id=segment_id))
+    _insert(session, CodeAssignment, rows)
+    suggested = len(rows)
 
     by_id = {v: k for k, v in segment_ids.items()}
     code_keys = {v: k for k, v in codes.items()}
@@ -224,8 +245,10 @@ def _store(
     rejected = [(by_id[s], code_keys[c]) for (s, c), status in human.items() if status == "rejected" and s in by_id]
     effective = effective_codes(((s.segment, s.code) for s in output.codes), accepted, rejected)
     _store_response_codes(session, run_id, effective, codes, output)
-    stance_of = _store_stances(session, segment_ids, stances, output)
-    themes = _store_themes(session, project_id, run_id, output, codes, questions, segment_ids)
+    stance_of = _store_stances(session, project_id, segment_ids, stances, output)
+    # Themes people edited or made stay as they left them; the run's themes are reconciled with them.
+    reconciled = reconcile(output.themes, _kept_themes(session, project_id, by_id))
+    themes = _store_themes(session, project_id, run_id, reconciled, codes, questions, segment_ids)
     campaign_respondents = _store_campaigns(session, project_id, run_id, output, data.responses)
 
     findings = build_findings(
@@ -236,12 +259,12 @@ def _store(
             vectors=output.vectors,
             codes=effective,
             stances=stance_of,
-            themes=output.themes,
+            themes=reconciled.for_findings,
             campaign_respondents=campaign_respondents,
         ),
         pipeline.quote_picker,
     )
-    _store_findings(session, project_id, run_id, findings, codes, questions, segment_ids, themes, project)
+    _store_findings(session, actor, run_id, findings, codes, questions, segment_ids, themes, project)
 
     run = session.get(AnalysisRun, run_id)
     unprocessed = {stage: [vars(u) for u in items] for stage, items in output.unprocessed.items()}
@@ -265,33 +288,71 @@ def _store(
     return report
 
 
+CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on bound parameters
+
+
+def _chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert(session: Session, target: Any, rows: list[dict[str, Any]]) -> None:
+    """Many rows in one executemany INSERT, with no ORM object per row."""
+    if rows:
+        session.execute(insert(target), rows)
+
+
+def _assignment(
+    run_id: int, code_id: int, confidence: float, *, segment_id: int | None = None, response_id: int | None = None
+) -> dict[str, Any]:
+    return {
+        "segment_id": segment_id,
+        "response_id": response_id,
+        "code_id": code_id,
+        "origin": "model",
+        "analysis_run_id": run_id,
+        "confidence": round(float(confidence), 4),
+        "status": "suggested",
+    }
+
+
+def _project_segments(project_id: int, *columns: Any) -> Any:
+    return (
+        select(*columns)
+        .join(Response, Segment.response_id == Response.id)
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Respondent.project_id == project_id)
+    )
+
+
 def _store_segments(session: Session, project_id: int, output: PipelineOutput) -> dict[Key, int]:
     """Keep segments whose span is unchanged (with their human decisions); replace the rest."""
-    existing = {
-        (s.response_id, s.position): s
-        for s in session.scalars(
-            select(Segment).join(Response).join(Respondent).where(Respondent.project_id == project_id)
+    existing = session.execute(
+        _project_segments(
+            project_id, Segment.id, Segment.response_id, Segment.position, Segment.start, Segment.end, Segment.text
         )
-    }
+    )
     wanted = {s.key: s for s in output.segments}
-    for key, old in existing.items():
-        new = wanted.get(key)
-        if new is None or (old.start, old.end, old.text) != (new.start, new.end, new.text):
-            session.delete(old)
-    session.flush()
     ids: dict[Key, int] = {}
-    created: dict[Key, Segment] = {}
-    for key, new in wanted.items():
-        old = existing.get(key)
-        if old is not None and (old.start, old.end, old.text) == (new.start, new.end, new.text):
-            ids[key] = old.id
+    stale: list[int] = []
+    for segment_id, response_id, position, start, end, text in existing:
+        new = wanted.get((response_id, position))
+        if new is not None and (start, end, text) == (new.start, new.end, new.text):
+            ids[new.key] = segment_id
         else:
-            created[key] = Segment(
-                response_id=new.response_id, position=new.position, start=new.start, end=new.end, text=new.text
-            )
-    session.add_all(created.values())
-    session.flush()  # one flush for all new segments: their ids are needed below
-    ids.update({key: segment.id for key, segment in created.items()})
+            stale.append(segment_id)
+    for chunk in _chunks(stale):  # their codes, stances and links go with them (ON DELETE CASCADE)
+        session.execute(delete(Segment).where(Segment.id.in_(chunk)), execution_options={"synchronize_session": False})
+    created = [s for key, s in wanted.items() if key not in ids]
+    if created:
+        new_ids = session.scalars(
+            insert(Segment).returning(Segment.id, sort_by_parameter_order=True),
+            [
+                {"response_id": s.response_id, "position": s.position, "start": s.start, "end": s.end, "text": s.text}
+                for s in created
+            ],
+        ).all()
+        ids.update(zip((s.key for s in created), new_ids, strict=True))
     return ids
 
 
@@ -305,35 +366,40 @@ def _store_response_codes(
         for code in keys:
             best = per_response[key[0]].get(code, 0.0)
             per_response[key[0]][code] = max(best, float(confidence.get((key, code), 1.0)))
-    for response_id, code_conf in per_response.items():
-        for code, value in sorted(code_conf.items()):
-            if code in codes:
-                session.add(
-                    CodeAssignment(
-                        response_id=response_id,
-                        code_id=codes[code],
-                        origin="model",
-                        analysis_run_id=run_id,
-                        confidence=round(value, 4),
-                        status="suggested",
-                    )
-                )
+    rows = [
+        _assignment(run_id, codes[code], value, response_id=response_id)
+        for response_id, code_conf in per_response.items()
+        for code, value in sorted(code_conf.items())
+        if code in codes
+    ]
+    _insert(session, CodeAssignment, rows)
 
 
 def _store_stances(
-    session: Session, segment_ids: dict[Key, int], stances: dict[str, int], output: PipelineOutput
+    session: Session, project_id: int, segment_ids: dict[Key, int], stances: dict[str, int], output: PipelineOutput
 ) -> dict[Key, str]:
     """Model stances on segments no person has set; returns the stance of every segment that has one."""
     keys = {v: k for k, v in stances.items()}
-    by_segment = {s.segment: s for s in output.stances}
+    suggested = {s.segment: s.stance for s in output.stances}
+    current = {
+        segment_id: (stance_id, origin)
+        for segment_id, stance_id, origin in session.execute(
+            _project_segments(project_id, Segment.id, Segment.stance_id, Segment.stance_origin)
+        )
+    }
     result: dict[Key, str] = {}
+    changes: list[dict[str, Any]] = []
     for key, segment_id in segment_ids.items():
-        segment = session.get(Segment, segment_id)
-        suggestion = by_segment.get(key)
-        if segment.stance_origin != "human" and suggestion is not None and suggestion.stance in stances:
-            segment.stance_id, segment.stance_origin = stances[suggestion.stance], "model"
-        if segment.stance_id is not None:
-            result[key] = keys[segment.stance_id]
+        stance_id, origin = current[segment_id]
+        suggestion = suggested.get(key)
+        if origin != "human" and suggestion in stances:
+            if (stance_id, origin) != (stances[suggestion], "model"):
+                changes.append({"id": segment_id, "stance_id": stances[suggestion], "stance_origin": "model"})
+            stance_id = stances[suggestion]
+        if stance_id is not None:
+            result[key] = keys[stance_id]
+    if changes:
+        session.execute(update(Segment), changes)  # bulk UPDATE by primary key
     return result
 
 
@@ -341,7 +407,7 @@ def _store_themes(
     session: Session,
     project_id: int,
     run_id: int,
-    output: PipelineOutput,
+    reconciled: Reconciled,
     codes: dict[str, int],
     questions: dict[int, int],
     segment_ids: dict[Key, int],
@@ -349,34 +415,73 @@ def _store_themes(
     """Replace model themes nobody edited; edited and human themes stay. Returns theme key -> id."""
     stale = list(
         session.scalars(
-            select(Theme).where(Theme.project_id == project_id, Theme.origin == "model", Theme.version == 1)
+            select(Theme.id).where(Theme.project_id == project_id, Theme.origin == "model", Theme.version == 1)
         )
     )
-    if stale:
+    no_sync = {"synchronize_session": False}
+    for chunk in _chunks(stale):
         # Findings point at themes; they are re-linked to the new themes below.
-        session.execute(update(Finding).where(Finding.theme_id.in_([t.id for t in stale])).values(theme_id=None))
-    for theme in stale:
-        session.delete(theme)
-    session.flush()
-    ids: dict[str, int] = {}
-    for found in output.themes:
-        theme = Theme(
-            project_id=project_id,
-            analysis_run_id=run_id,
-            question_id=questions.get(found.question_number) if found.question_number is not None else None,
-            code_id=codes.get(found.code) if found.code else None,
-            key=found.key,
-            label=found.label,
-            keywords=list(found.keywords),
-            representative=found.representative,
-            flags=list(found.flags),
-            origin="model",
+        session.execute(
+            update(Finding).where(Finding.theme_id.in_(chunk)).values(theme_id=None), execution_options=no_sync
         )
-        theme.segments = [session.get(Segment, segment_ids[k]) for k in found.segments if k in segment_ids]
-        session.add(theme)
-        session.flush()
-        ids[found.key] = theme.id
-    return ids
+        session.execute(delete(theme_segment).where(theme_segment.c.theme_id.in_(chunk)))
+        session.execute(delete(Theme).where(Theme.id.in_(chunk)), execution_options=no_sync)
+    made = [
+        (
+            found,
+            Theme(
+                project_id=project_id,
+                analysis_run_id=run_id,
+                question_id=questions.get(found.question_number) if found.question_number is not None else None,
+                code_id=codes.get(found.code) if found.code else None,
+                key=found.key,
+                label=found.label,
+                keywords=list(found.keywords),
+                representative=found.representative,
+                flags=list(found.flags),
+                origin="model",
+            ),
+        )
+        for found in reconciled.new
+    ]
+    session.add_all(theme for _, theme in made)
+    session.flush()
+    links = [
+        {"theme_id": theme.id, "segment_id": segment_ids[k]}
+        for found, theme in made
+        for k in dict.fromkeys(found.segments)
+        if k in segment_ids
+    ]
+    _insert(session, theme_segment, links)
+    return {**reconciled.kept_ids, **{found.key: theme.id for found, theme in made}}
+
+
+def _kept_themes(session: Session, project_id: int, key_of: dict[int, Key]) -> list[KeptTheme]:
+    """Themes people edited (version above 1) or made (origin human), with their segments as keys."""
+    rows = list(
+        session.scalars(
+            select(Theme)
+            .where(Theme.project_id == project_id, (Theme.origin == "human") | (Theme.version > 1))
+            .options(selectinload(Theme.segments))
+            .order_by(Theme.id)
+        )
+    )
+    numbers = dict(session.execute(select(Question.id, Question.number)).all()) if rows else {}
+    code_keys = dict(session.execute(select(Code.id, Code.key)).all()) if rows else {}
+    return [
+        KeptTheme(
+            id=theme.id,
+            key=theme.key,
+            label=theme.label,
+            question_number=numbers.get(theme.question_id),
+            code=code_keys.get(theme.code_id),
+            keywords=list(theme.keywords),
+            representative=theme.representative,
+            segments=[key_of[s.id] for s in theme.segments if s.id in key_of],
+            absorbed_keys=list(theme.absorbed_keys),
+        )
+        for theme in rows
+    ]
 
 
 def _store_campaigns(
@@ -406,7 +511,7 @@ def _store_campaigns(
 
 def _store_findings(
     session: Session,
-    project_id: int,
+    actor: Actor,
     run_id: int,
     findings: list[Any],
     codes: dict[str, int],
@@ -415,30 +520,65 @@ def _store_findings(
     themes: dict[str, int],
     project: Project,
 ) -> None:
-    """Upsert by the finding's stable key; a finding that is gone is deleted unless someone signed it."""
+    """Upsert by the finding's stable key; a finding that is gone is deleted unless someone signed it.
+
+    A statement a person wrote is kept (flagged for checking when the counts moved), and a signed-off
+    finding whose figures change is reopened and its signers told, as for any other change.
+    """
+    project_id = project.id
 
     standards = {
         s.key: s.id for s in session.scalars(select(Standard).where(Standard.framework_id == project.framework_id))
     }
     existing = {f.key: f for f in session.scalars(select(Finding).where(Finding.project_id == project_id))}
     signed = set(session.scalars(select(SignOff.finding_id).distinct()))
+    linked: list[tuple[Finding, list[Key]]] = []
+    reopen: list[Finding] = []
     for data in findings:
         finding = existing.pop(data.key, None)
         if finding is None:
             finding = Finding(project_id=project_id, key=data.key, kind=data.kind, statement=data.statement)
             session.add(finding)
-        if finding.figures != data.figures or finding.statement != data.statement:
-            finding.statement, finding.figures = data.statement, data.figures
+        figures, statement = data.figures, data.statement
+        old = finding.figures or {}
+        if old.get("statement_edited"):
+            figures = {**figures, "statement_edited": old["statement_edited"]}
+            if (old.get("respondents"), old.get("base")) != (figures.get("respondents"), figures.get("base")):
+                figures["statement_check"] = True
+            statement = finding.statement
+        if finding.figures != figures or finding.statement != statement:
+            if finding.status == "signed_off":
+                reopen.append(finding)
+            finding.statement, finding.figures = statement, figures
         finding.kind = data.kind
         finding.analysis_run_id = run_id
         finding.question_id = questions.get(data.question_number) if data.question_number is not None else None
         finding.standard_id = standards.get(data.standard) if data.standard else None
         finding.code_id = codes.get(data.code) if data.code else None
         finding.theme_id = themes.get(data.theme_key) if data.theme_key else None
-        finding.segments = [session.get(Segment, segment_ids[k]) for k in data.segments if k in segment_ids]
+        linked.append((finding, data.segments))
     for gone in existing.values():
         if gone.id in signed:
             gone.figures = {**gone.figures, "stale": True}  # kept for its sign-offs; the UI says it is stale
         else:
             session.delete(gone)
     session.flush()
+    _link_findings(session, [(f.id, keys) for f, keys in linked], segment_ids)
+    for finding in reopen:
+        record_finding_change(session, actor, finding, "a new analysis run changed its figures")
+
+
+def _link_findings(session: Session, linked: list[tuple[int, list[Key]]], segment_ids: dict[Key, int]) -> None:
+    """Make each finding's segment links exactly the wanted ones, touching only the links that change."""
+    wanted = {(finding_id, segment_ids[k]) for finding_id, keys in linked for k in keys if k in segment_ids}
+    have: set[tuple[int, int]] = set()
+    link = finding_segment.c
+    for chunk in _chunks([finding_id for finding_id, _ in linked]):
+        rows = session.execute(select(link.finding_id, link.segment_id).where(link.finding_id.in_(chunk)))
+        have.update((finding_id, segment_id) for finding_id, segment_id in rows)
+    removed = [{"f": f, "s": s} for f, s in sorted(have - wanted)]
+    if removed:
+        session.execute(
+            delete(finding_segment).where(link.finding_id == bindparam("f"), link.segment_id == bindparam("s")), removed
+        )
+    _insert(session, finding_segment, [{"finding_id": f, "segment_id": s} for f, s in sorted(wanted - have)])

@@ -24,10 +24,12 @@ from coproduce.store.models import (
     Code,
     CodeAssignment,
     Finding,
+    Notification,
     Question,
     Respondent,
     Response,
     Segment,
+    SignOff,
     Stance,
     Theme,
 )
@@ -216,3 +218,97 @@ def test_same_input_gives_the_same_findings_and_themes(own_copy, embedder):
     first = snapshot()
     run_analysis(session_factory, settings, DEMO_SLUG, ACTOR, pipeline=pipeline(embedder))
     assert snapshot() == first
+
+
+def test_rerun_after_an_answer_changes_keeps_ids_and_links_consistent(own_copy, embedder):
+    settings, session_factory = own_copy
+    with session_factory() as session:
+        response = session.scalar(select(Response).where(Response.redacted_text.is_not(None)).order_by(Response.id))
+        untouched = set(session.scalars(select(Segment.id).where(Segment.response_id != response.id)))
+        response.redacted_text = "We need a parking space at the clinic. " + response.redacted_text
+        session.commit()
+
+    run_analysis(session_factory, settings, DEMO_SLUG, ACTOR, pipeline=pipeline(embedder))
+    with session_factory() as session:
+        assert untouched <= set(session.scalars(select(Segment.id))), "unchanged segments keep their ids"
+        first = session.scalar(select(Segment).where(Segment.response_id == response.id, Segment.position == 0))
+        assert first.text == "We need a parking space at the clinic."
+        for finding in session.scalars(select(Finding).where(Finding.kind != "question_summary")):
+            assert len(finding.segments) == finding.figures["segments"], finding.key
+        assert all(theme.segments for theme in session.scalars(select(Theme)))
+
+
+def test_rerun_keeps_theme_edits_and_reopens_signed_findings_whose_figures_change(own_copy, embedder):
+    from coproduce.services import themes as theme_edits
+    from coproduce.services.users import create_user
+
+    settings, session_factory = own_copy
+    with session_factory() as session:
+        emerging = session.scalars(
+            select(Theme).where(Theme.code_id.is_(None), Theme.question_id.is_not(None)).order_by(Theme.id)
+        ).all()
+        by_question: dict[int, list[Theme]] = {}
+        for theme in emerging:
+            by_question.setdefault(theme.question_id, []).append(theme)
+        renamed, folded = next(group[:2] for group in by_question.values() if len(group) >= 2)
+        renamed_key, folded_key = renamed.key, folded.key
+        theme_edits.rename(session, ACTOR, renamed, "Named by the panel", renamed.version)
+        theme_edits.merge(session, ACTOR, renamed, [folded], {renamed.id: renamed.version, folded.id: folded.version})
+        # A signed-off finding, then a person rejects one of its codes: the re-run must reopen it.
+        finding = session.scalars(select(Finding).where(Finding.kind == "question_code").order_by(Finding.id)).first()
+        signer = create_user(session, ACTOR, "signer@example.org", "Signer", "a long enough password")
+        session.add(
+            SignOff(
+                finding_id=finding.id,
+                user_id=signer.id,
+                role="parent_carer",
+                decision="approve",
+                finding_version=finding.version,
+            )
+        )
+        finding.status = "signed_off"
+        target = session.scalars(
+            select(CodeAssignment).where(
+                CodeAssignment.code_id == finding.code_id, CodeAssignment.status == "suggested"
+            )
+        ).first()
+        target.status = "rejected"
+        session.commit()
+        finding_id, signer_id = finding.id, signer.id
+
+    run_analysis(session_factory, settings, DEMO_SLUG, ACTOR, pipeline=pipeline(embedder))
+    with session_factory() as session:
+        keys = [t.key for t in session.scalars(select(Theme).where(Theme.project_id == renamed.project_id))]
+        assert keys.count(renamed_key) == 1, "the renamed theme is not recreated beside itself"
+        assert folded_key not in keys, "a merged-away theme does not come back"
+        kept = session.scalars(select(Theme).where(Theme.key == renamed_key)).one()
+        assert kept.label == "Named by the panel"
+        theme_finding = session.scalars(select(Finding).where(Finding.key == f"theme:{renamed_key}")).one()
+        assert "Named by the panel" in theme_finding.statement and theme_finding.theme_id == kept.id
+        assert session.get(Finding, finding_id).status == "reopened"
+        assert session.scalars(select(Notification).where(Notification.user_id == signer_id)).all()
+
+
+class FailingQuotes:
+    def pick(self, *args, **kwargs):
+        raise RuntimeError("quote picker failed")
+
+
+def test_a_failure_while_storing_writes_nothing(own_copy, embedder):
+    settings, session_factory = own_copy
+
+    def state():
+        with session_factory() as session:
+            return [session.scalar(select(func.count()).select_from(t)) for t in (Segment, CodeAssignment, Theme)], {
+                f.key: f.figures for f in session.scalars(select(Finding))
+            }
+
+    before = state()
+    broken = pipeline(embedder)
+    broken.quote_picker = FailingQuotes()
+    with pytest.raises(RuntimeError, match="quote picker failed"):
+        run_analysis(session_factory, settings, DEMO_SLUG, ACTOR, pipeline=broken)
+    assert state() == before
+    with session_factory() as session:
+        run = session.scalar(select(AnalysisRun).order_by(AnalysisRun.id.desc()))
+        assert run.status == "failed" and "quote picker failed" in run.error
