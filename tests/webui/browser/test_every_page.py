@@ -9,11 +9,11 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page
 
-from tests.webui.browser.conftest import check_accessibility, sign_in
+from tests.webui.browser.conftest import DEV_SERVER_WARNINGS, check_accessibility, sign_in
 from tests.webui.conftest import PASSWORD, Seed
 from tests.webui.routes import ROUTES
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, *DEV_SERVER_WARNINGS]
 
 
 @pytest.mark.parametrize("grant", ["admin", "young_person"])

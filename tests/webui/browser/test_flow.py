@@ -26,9 +26,9 @@ from coproduce.store.db import transaction
 from coproduce.store.models import AuditEvent, Finding, SignOff, Theme
 from tests.conftest import GREEN_PAPER, SEED
 from tests.services.test_analysis import pipeline as cheap_pipeline
-from tests.webui.browser.conftest import LiveServer, check_accessibility, sign_in, sign_out
+from tests.webui.browser.conftest import DEV_SERVER_WARNINGS, LiveServer, check_accessibility, sign_in, sign_out
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, *DEV_SERVER_WARNINGS]
 
 PASSWORD = "a long panel passphrase"
 SLUG = "send-seed"
