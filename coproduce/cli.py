@@ -151,6 +151,34 @@ def project_list(instance: InstanceOpt = None, database_url: DatabaseOpt = None)
             out.print(f"{p.slug}\t{p.name}")
 
 
+@project_app.command("findings")
+def project_findings(
+    project_slug: Annotated[str, typer.Option("--project", "-p", help="Project slug.")],
+    instance: InstanceOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """List a project's findings with their sign-off state: who approved, who dissented, what is still needed."""
+    from sqlalchemy import select
+
+    from coproduce.services.projects import get_project
+    from coproduce.services.signoff import signoff_state
+    from coproduce.store.models import Finding
+
+    with _factory(_settings(instance, database_url))() as session:
+        project = get_project(session, project_slug)
+        findings = list(session.scalars(select(Finding).where(Finding.project_id == project.id).order_by(Finding.key)))
+        if not findings:
+            out.print("No findings yet: run `coproduce analyse` first.")
+        for finding in findings:
+            state = signoff_state(session, finding)
+            needed = ", ".join(f"{n} {role}" for role, n in state.needed.items() if n) or "nothing"
+            out.print(f"{finding.key}\t{state.status}\tv{state.version}\tstill needed: {needed}", markup=False)
+            for signature in [*state.signatures, *state.earlier_dissents]:
+                comment = f": {signature.comment}" if signature.comment else ""
+                who = f"{signature.name} ({signature.role}, v{signature.finding_version})"
+                out.print(f"    {signature.decision} by {who}{comment}", markup=False)
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="The file to import (.txt .docx .pdf .csv .xlsx .jsonl).")],

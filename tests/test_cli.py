@@ -8,6 +8,9 @@ import pytest
 
 from coproduce.cli import main
 from tests.conftest import SEED
+from tests.webui import conftest as web
+
+seed = web.seed  # the web tests' seeded project, as a fixture here too
 
 
 def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
@@ -35,6 +38,7 @@ def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
         ["db", "upgrade"],
         ["project", "create"],
         ["project", "list"],
+        ["project", "findings"],
         ["settings"],
     ],
 )
@@ -150,3 +154,33 @@ def test_export_writes_redacted_csv(capsys, monkeypatch, tmp_path):
     code, out, err = run(capsys, monkeypatch, "export", str(target), "-p", "p", "--instance", instance)
     assert code == 0, err
     assert "Wrote 22 responses (redacted text)" in out and target.exists()
+
+
+def test_project_findings_lists_sign_off_state(capsys, monkeypatch, settings, session_factory, seed):
+    from coproduce.services.audit import Actor
+    from coproduce.services.users import create_user
+    from coproduce.store.models import Finding, SignOff
+
+    with session_factory() as session, session.begin():
+        finding = session.get(Finding, seed.finding_ids[0])
+        carer = create_user(session, Actor(label="test"), "carer@example.org", "Casey Carer", "long enough pass")
+        session.add(
+            SignOff(
+                finding_id=finding.id,
+                user_id=carer.id,
+                role="parent_carer",
+                decision="dissent",
+                comment="It leaves out the waiting list for therapy.",
+                finding_version=finding.version,
+            )
+        )
+    code, out, err = run(
+        capsys, monkeypatch, "project", "findings", "-p", "send-review", "--instance", str(settings.instance_dir)
+    )
+    assert code == 0, err
+    line = next(row for row in out.splitlines() if row.startswith("q1:code:WAIT"))
+    assert "still needed: 1 parent_carer, 1 young_person, 1 professional" in line
+    assert "dissent by Casey Carer (parent_carer, v1): It leaves out the waiting list for therapy." in out
+    assert (
+        run(capsys, monkeypatch, "project", "findings", "-p", "nope", "--instance", str(settings.instance_dir))[0] == 2
+    )
