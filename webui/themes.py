@@ -136,11 +136,16 @@ def _actor() -> Actor:
     return Actor.of(current_user.user)
 
 
+def _form_version() -> int:
+    """The theme version the editor's page showed (hidden field), for the optimistic lock."""
+    return _int(request.form.get("version"), "version", "The form is out of date. Reload the page")
+
+
 @bp.post("/<slug>/themes/<int:theme_id>/rename")
 @project_page
 def rename(project: Project, theme_id: int) -> ResponseReturnValue:
     def change(theme: Theme) -> Theme:
-        version = _int(request.form.get("version"), "version", "The form is out of date. Reload the page")
+        version = _form_version()
         return service.rename(get_session(), _actor(), theme, request.form.get("label", ""), version)
 
     return _edit(project, theme_id, change, "Theme renamed")
@@ -150,7 +155,7 @@ def rename(project: Project, theme_id: int) -> ResponseReturnValue:
 @project_page
 def describe(project: Project, theme_id: int) -> ResponseReturnValue:
     def change(theme: Theme) -> Theme:
-        version = _int(request.form.get("version"), "version", "The form is out of date. Reload the page")
+        version = _form_version()
         return service.describe(get_session(), _actor(), theme, request.form.get("description", ""), version)
 
     return _edit(project, theme_id, change, "Description saved")
@@ -169,7 +174,7 @@ def merge(project: Project, theme_id: int) -> ResponseReturnValue:
             )
         seen = _versions([theme.id, *ids])
         if "version" in request.form:
-            seen[theme.id] = _int(request.form.get("version"), "version", "The form is out of date. Reload the page")
+            seen[theme.id] = _form_version()
         return service.merge(get_session(), _actor(), theme, [o for o in others if o is not None], seen)
 
     return _edit(project, theme_id, change, "Themes merged")
@@ -179,7 +184,7 @@ def merge(project: Project, theme_id: int) -> ResponseReturnValue:
 @project_page
 def split(project: Project, theme_id: int) -> ResponseReturnValue:
     def change(theme: Theme) -> Theme:
-        version = _int(request.form.get("version"), "version", "The form is out of date. Reload the page")
+        version = _form_version()
         ids = _ints(request.form.getlist("segment_ids"), "segment_ids")
         return service.split(get_session(), _actor(), theme, ids, request.form.get("new_label", ""), version)
 
@@ -198,7 +203,7 @@ def move(project: Project, theme_id: int) -> ResponseReturnValue:
                 field="to_theme_id",
             )
         seen = _versions([target_id])
-        seen[theme.id] = _int(request.form.get("version"), "version", "The form is out of date. Reload the page")
+        seen[theme.id] = _form_version()
         ids = _ints(request.form.getlist("segment_ids"), "segment_ids")
         service.move_segments(get_session(), _actor(), theme, target, ids, seen)
         return theme
