@@ -23,7 +23,7 @@ from coproduce.services.jobs import JobRunner
 from coproduce.services.projects import create_project
 from coproduce.services.users import add_member, create_user
 from coproduce.store.db import transaction
-from coproduce.store.models import AuditEvent, Finding, SignOff, Theme
+from coproduce.store.models import AuditEvent, Finding, ReviewDecision, SignOff, Theme
 from tests.conftest import GREEN_PAPER, SEED
 from tests.services.test_analysis import pipeline as cheap_pipeline
 from tests.webui.browser.conftest import DEV_SERVER_WARNINGS, LiveServer, check_accessibility, sign_in, sign_out
@@ -107,11 +107,24 @@ def test_a_panel_of_three_roles_takes_the_seed_from_import_to_signed_off_finding
     checked(page, "review after accepting")
     expect(page.locator(f"#{row_id}")).to_have_attribute("data-status", "accepted")
 
-    # Recode another suggestion with the form controls.
-    recode = page.locator("form[id^=recode-form], form:has(button[id^=recode-])").first
-    recode.locator("select").select_option(index=1)
-    recode.locator("button[id^=recode-]").click()
+    # Recode by keyboard too: j to the first segment, c to its "Recode to" list, an arrow to pick a
+    # code, Tab to the Recode button, Enter.
+    page.keyboard.press("j")
+    page.keyboard.press("c")
+    chosen = page.locator("select[data-recode]:focus")
+    expect(chosen).to_have_count(1)
+    page.keyboard.press("ArrowDown")
+    picked = chosen.evaluate("select => select.value")
+    assert picked, "the arrow key chose a code"
+    page.keyboard.press("Tab")
+    expect(page.locator("button[id^=recode-]:focus")).to_have_count(1)
+    page.keyboard.press("Enter")
     expect(page.locator(".govuk-notification-banner")).to_be_visible()
+    with session_factory() as session:
+        recoded = session.scalars(
+            select(ReviewDecision).where(ReviewDecision.action == "recode").order_by(ReviewDecision.id)
+        ).all()
+        assert len(recoded) == 1 and recoded[0].to_code_id is not None
 
     # Edit a theme: rename the first one.
     page.goto(f"{base}/themes")
