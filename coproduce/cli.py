@@ -31,13 +31,20 @@ app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
 
 
-def _mount_eval() -> None:
-    from coproduce.evaluation.cli import eval_app
-
-    app.add_typer(eval_app, name="eval", help="Measure coding and stance quality on evaluation datasets.")
+EVAL_HELP = "Measure coding and stance quality on evaluation datasets."
 
 
-_mount_eval()
+def _mount_eval(argv: list[str]) -> None:
+    """Mount ``coproduce eval``. Its module pulls in numpy and scikit-learn (about 1.5 s), so the real
+    commands are imported only when the command line asks for them; otherwise an empty group keeps
+    ``eval`` listed in ``coproduce --help``."""
+    if argv[:1] == ["eval"]:
+        from coproduce.evaluation.cli import eval_app
+    else:
+        eval_app = typer.Typer(help=EVAL_HELP)
+    app.registered_groups = [g for g in app.registered_groups if g.name != "eval"]
+    app.add_typer(eval_app, name="eval", help=EVAL_HELP)
+
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -419,6 +426,7 @@ def default_framework_path() -> Path:
 
 
 def main() -> None:
+    _mount_eval(sys.argv[1:])
     try:
         code = app(standalone_mode=False)  # returns typer.Exit's code instead of exiting
         if isinstance(code, int) and code:

@@ -184,3 +184,19 @@ def test_project_findings_lists_sign_off_state(capsys, monkeypatch, settings, se
     assert (
         run(capsys, monkeypatch, "project", "findings", "-p", "nope", "--instance", str(settings.instance_dir))[0] == 2
     )
+
+
+def test_eval_commands_are_listed_but_loaded_only_when_asked_for(capsys, monkeypatch):
+    import subprocess
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, coproduce.cli; print('sklearn' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "False", "starting the CLI must not import scikit-learn"
+    code, out, _ = run(capsys, monkeypatch, "--help")
+    assert code == 0 and "eval" in out
+    code, out, _ = run(capsys, monkeypatch, "eval", "--help")
+    assert code == 0 and "themefinder" in out
