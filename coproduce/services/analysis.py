@@ -466,8 +466,10 @@ def _kept_themes(session: Session, project_id: int, key_of: dict[int, Key]) -> l
             .order_by(Theme.id)
         )
     )
-    numbers = dict(session.execute(select(Question.id, Question.number)).all()) if rows else {}
-    code_keys = dict(session.execute(select(Code.id, Code.key)).all()) if rows else {}
+    question_ids = {t.question_id for t in rows} - {None}
+    code_ids = {t.code_id for t in rows} - {None}
+    numbers = dict(session.execute(select(Question.id, Question.number).where(Question.id.in_(question_ids))).all())
+    code_keys = dict(session.execute(select(Code.id, Code.key).where(Code.id.in_(code_ids))).all())
     return [
         KeptTheme(
             id=theme.id,
