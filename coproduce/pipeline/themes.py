@@ -74,19 +74,18 @@ class ThemeSettings:
 
 
 def umap_reducer(n_samples: int, seed: int, settings: ThemeSettings | None = None) -> Any:
-    """UMAP with a fixed random_state (which also makes it single-threaded: the price of repeatability)."""
+    """UMAP with a fixed random_state (single-threaded: the price of repeatability) on exact neighbours.
+
+    See :mod:`coproduce.pipeline.theme_reducer` for why the neighbours are computed outside UMAP.
+    """
+    from coproduce.pipeline.theme_reducer import ExactNeighboursUMAP
+
     settings = settings or ThemeSettings()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ImportWarning)  # "Tensorflow not installed": not needed
-        from umap import UMAP
-    return UMAP(
+    return ExactNeighboursUMAP(
         n_neighbors=max(2, min(settings.n_neighbors, n_samples - 1)),
         n_components=max(2, min(settings.n_components, n_samples - 2)),
-        metric="cosine",
-        min_dist=0.0,
         n_epochs=settings.n_epochs,
         random_state=seed,
-        n_jobs=1,
     )
 
 
@@ -360,7 +359,7 @@ def _fit_topics(
     zero_shot: dict[str, Any] = {}
     near = _nearest_codes(x, code_vectors)
     # Only ask for the zero-shot step when some segment will be assigned: otherwise BERTopic still
-    # re-projects every segment through the reducer, which for UMAP costs as much as the fit.
+    # re-projects the unassigned segments through the reducer (cheap with ExactNeighboursUMAP, not with others).
     if len(code_texts) and np.any(near[:, 1] >= settings.zeroshot_min_similarity):
         zero_shot = {
             "zeroshot_topic_list": code_texts,
