@@ -18,7 +18,7 @@ CELLS = [
         "from coproduce.services.demo import build_demo\n"
         "from coproduce.store.db import make_engine, make_session_factory\n"
         "from coproduce.store.schema import upgrade\n\n"
-        "settings = Settings(instance_dir=Path(tempfile.mkdtemp()) / 'instance')\n"
+        "settings = Settings.from_env(instance_dir=Path(tempfile.mkdtemp()) / 'instance')\n"
         "engine = make_engine(settings)\n"
         "upgrade(engine)\n"
         "factory = make_session_factory(engine)"
@@ -79,7 +79,7 @@ ANALYSE = [
         "from coproduce.services.demo import DEMO_SLUG, build_demo\n"
         "from coproduce.store.db import make_engine, make_session_factory\n"
         "from coproduce.store.schema import upgrade\n\n"
-        "settings = Settings(instance_dir=Path(tempfile.mkdtemp()) / 'instance')\n"
+        "settings = Settings.from_env(instance_dir=Path(tempfile.mkdtemp()) / 'instance')\n"
         "engine = make_engine(settings)\nupgrade(engine)\nfactory = make_session_factory(engine)\n"
         "for line in build_demo(factory, settings):\n    pass"
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from coproduce.config import Settings
 from coproduce.store.db import make_engine, make_session_factory
 from coproduce.store.schema import upgrade
+from tests.dbtarget import database_settings, export_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -19,9 +21,25 @@ SEED = ROOT / "corpus" / "samples" / "forum-submission-send-green-paper-2022.txt
 GREEN_PAPER = ROOT / "corpus" / "frameworks" / "send-green-paper-2022.yaml"
 
 
+# A developer's own database must never be touched by a test's command-line call; tests that need a
+# database export their own URL (tests/dbtarget.py).
+os.environ.pop("COPRODUCE_DATABASE_URL", None)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(instance_dir=tmp_path / "instance")
+def settings(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """This test's database (SQLite, or PostgreSQL with COPRODUCE_TEST_DATABASE=postgresql); the CLI sees it too."""
+    settings = database_settings(request, tmp_path)
+    export_database_url(monkeypatch, settings)
+    return settings
+
+
+@pytest.fixture
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """An empty, un-migrated database (``<tmp_path>/instance`` on SQLite), exported for the command line."""
+    settings = database_settings(request, tmp_path, migrated=False)
+    export_database_url(monkeypatch, settings)
+    return settings
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The command line end to end on a temporary SQLite database."""
+"""The command line end to end on a temporary database (SQLite, or PostgreSQL: tests/dbtarget.py)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_every_command_has_help(capsys, monkeypatch, command):
     assert code == 0 and "Usage" in out
 
 
-def test_init_import_and_user_add(capsys, monkeypatch, tmp_path):
+def test_init_import_and_user_add(capsys, monkeypatch, tmp_path, empty_database):
     instance = str(tmp_path / "inst")
     code, out, err = run(capsys, monkeypatch, "init", "--instance", instance, "--project", "Green paper")
     assert code == 0, err
@@ -96,7 +96,7 @@ def test_init_import_and_user_add(capsys, monkeypatch, tmp_path):
     assert "green-paper" in out
 
 
-def test_bad_input_exits_2_with_the_reason_on_stderr(capsys, monkeypatch, tmp_path):
+def test_bad_input_exits_2_with_the_reason_on_stderr(capsys, monkeypatch, tmp_path, empty_database):
     instance = str(tmp_path / "inst")
     run(capsys, monkeypatch, "init", "--instance", instance, "--project", "P")
     empty = tmp_path / "empty.txt"
@@ -124,7 +124,7 @@ def test_settings_markdown_prints_the_table(capsys, monkeypatch):
     assert code == 0 and "COPRODUCE_DATABASE_URL" in out
 
 
-def test_survey_import_shows_the_guessed_mapping_and_asks(capsys, monkeypatch, tmp_path):
+def test_survey_import_shows_the_guessed_mapping_and_asks(capsys, monkeypatch, tmp_path, empty_database):
     from tests.conftest import ROOT
 
     instance = str(tmp_path / "inst")
@@ -146,7 +146,7 @@ def test_survey_import_shows_the_guessed_mapping_and_asks(capsys, monkeypatch, t
     assert "40 respondent(s)" in out
 
 
-def test_export_writes_redacted_csv(capsys, monkeypatch, tmp_path):
+def test_export_writes_redacted_csv(capsys, monkeypatch, tmp_path, empty_database):
     instance = str(tmp_path / "inst")
     run(capsys, monkeypatch, "init", "--instance", instance, "--project", "P")
     run(capsys, monkeypatch, "import", str(SEED), "-p", "p", "--instance", instance)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,11 +11,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from coproduce.config import Settings
+from coproduce.store import audit_chain  # noqa: F401  (registers the hash-chain hooks)
 from coproduce.store.models import AuditEvent
 
 
 class AuditLogIsAppendOnly(RuntimeError):
     """Raised when code tries to change or delete an audit event."""
+
+
+# Every engine make_engine made that is still referenced, so a command can close its connections when it ends.
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -24,7 +30,17 @@ def make_engine(settings: Settings) -> Engine:
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _engines.add(engine)
     return engine
+
+
+def dispose_engines() -> None:
+    """Close the pooled connections of every engine made so far (the CLI calls this when a command ends).
+
+    A PostgreSQL connection left to the garbage collector is never closed cleanly; the engines stay usable.
+    """
+    for engine in list(_engines):
+        engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

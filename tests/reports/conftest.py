@@ -7,7 +7,6 @@ Tests that change the database work on their own copy (``own_copy``).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from coproduce.services.users import add_member, create_user
 from coproduce.store.db import make_engine, make_session_factory, transaction
 from coproduce.store.models import CodeAssignment, Finding, User
 from coproduce.store.schema import upgrade
+from tests.dbtarget import copy_database, database_settings, export_database_url
 
 DISSENT = "Young people told us waiting is worse than this says; the finding plays it down."
 WE_DID = "We added a named key worker for every family waiting for an assessment."
@@ -113,9 +113,11 @@ def _panel_work(factory: sessionmaker[Session]) -> tuple[str, str, str]:
 
 
 @pytest.fixture(scope="session")
-def analysed_project(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[Analysed]:  # type: ignore[no-untyped-def]
+def analysed_project(  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder
+) -> Iterator[Analysed]:
     folder = tmp_path_factory.mktemp("reports")
-    settings = Settings(instance_dir=folder / "instance")
+    settings = database_settings(request, folder)
     engine = make_engine(settings)
     upgrade(engine)
     factory = make_session_factory(engine)
@@ -127,11 +129,13 @@ def analysed_project(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iter
 
 
 @pytest.fixture
-def own_copy(analysed_project: Analysed, tmp_path: Path) -> Iterator[Analysed]:
-    """A private copy of the analysed database, for tests that change it."""
-    settings = Settings(instance_dir=tmp_path / "instance")
-    settings.instance_dir.mkdir(parents=True)
-    shutil.copy(analysed_project.settings.instance_dir / "coproduce.sqlite", settings.instance_dir / "coproduce.sqlite")
+def own_copy(
+    request: pytest.FixtureRequest, analysed_project: Analysed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Analysed]:
+    """A private copy of the analysed database, for tests that change it; the command line sees it too."""
+    source_engine = analysed_project.factory.kw["bind"]
+    settings = copy_database(request, analysed_project.settings, source_engine, tmp_path)
+    export_database_url(monkeypatch, settings)
     engine = make_engine(settings)
     yield Analysed(
         settings,

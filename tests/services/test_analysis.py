@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from collections import defaultdict
 
 import pytest
 from sqlalchemy import func, select
 
-from coproduce.config import Settings
 from coproduce.pipeline.embed import EmbeddingCache
 from coproduce.pipeline.run import Pipeline
 from coproduce.pipeline.themes import BERTopicThemeFinder, ThemeSettings, pca_reducer
@@ -34,6 +32,7 @@ from coproduce.store.models import (
     Theme,
 )
 from coproduce.store.schema import upgrade
+from tests.dbtarget import copy_database, database_settings
 
 ACTOR = Actor(label="test")
 CAMPAIGN_LETTER = (
@@ -63,10 +62,10 @@ def import_demo(factory, settings, folder) -> None:
 
 
 @pytest.fixture(scope="module")
-def analysed_instance(tmp_path_factory, embedder):
+def analysed_instance(request, tmp_path_factory, embedder):
     """The demo corpus plus a 6-respondent campaign, imported and analysed once for the read-only tests."""
     folder = tmp_path_factory.mktemp("analysed")
-    settings = Settings(instance_dir=folder / "instance")
+    settings = database_settings(request, folder)
     engine = make_engine(settings)
     upgrade(engine)
     factory = make_session_factory(engine)
@@ -87,11 +86,10 @@ def session_factory(analysed_instance):
 
 
 @pytest.fixture
-def own_copy(analysed_instance, tmp_path):
+def own_copy(request, analysed_instance, tmp_path):
     """A private copy of the analysed database, for tests that change it."""
-    settings = Settings(instance_dir=tmp_path / "instance")
-    settings.instance_dir.mkdir(parents=True)
-    shutil.copy(analysed_instance[0].instance_dir / "coproduce.sqlite", settings.instance_dir / "coproduce.sqlite")
+    source_settings, source_factory, _ = analysed_instance
+    settings = copy_database(request, source_settings, source_factory.kw["bind"], tmp_path)
     engine = make_engine(settings)
     yield settings, make_session_factory(engine)
     engine.dispose()

@@ -1,7 +1,11 @@
-"""Upgrading an empty database with the shipped migrations gives exactly the models' schema."""
+"""Upgrading an empty database with the shipped migrations gives exactly the models' schema.
+
+Each test runs on the database under test (SQLite, or PostgreSQL with COPRODUCE_TEST_DATABASE=postgresql:
+tests/dbtarget.py); the ``postgres``-marked test also checks PostgreSQL during the SQLite pass."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -13,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from coproduce.store.models import AuditEvent, Base
 from coproduce.store.schema import current_revision, head_revision, upgrade
+from tests.dbtarget import empty_database_url
 
 POSTGRES_URL = os.environ.get("COPRODUCE_TEST_POSTGRES_URL")
 
@@ -24,8 +29,16 @@ def assert_schema_matches_models(engine) -> None:
     assert current_revision(engine) == head_revision()
 
 
-def test_sqlite_upgrade_gives_the_models_schema(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+@pytest.fixture
+def empty_engine(request, tmp_path):
+    """An empty database on the database under test, with no migration applied."""
+    engine = create_engine(empty_database_url(request, tmp_path))
+    yield engine
+    engine.dispose()
+
+
+def test_upgrade_gives_the_models_schema(empty_engine):
+    engine = empty_engine
     upgrade(engine)
     assert_schema_matches_models(engine)
     upgrade(engine)  # a second upgrade is a no-op
@@ -69,8 +82,8 @@ def test_audit_events_cannot_be_changed_or_deleted(session):
         session.commit()
 
 
-def test_upgrading_a_database_with_rows_keeps_them(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+def test_upgrading_a_database_with_rows_keeps_them(empty_engine):
+    engine = empty_engine
     upgrade(engine, "0001")
     with engine.begin() as c:
         c.execute(
@@ -93,16 +106,18 @@ def test_upgrading_a_database_with_rows_keeps_them(tmp_path):
         )
     upgrade(engine)
     with engine.connect() as c:
-        assert c.execute(text("SELECT label, key, flags FROM theme")).one() == ("Waiting", "", "[]")
+        label, key, flags = c.execute(text("SELECT label, key, flags FROM theme")).one()
+    # SQLite hands JSON back as text, PostgreSQL's driver as the parsed value.
+    assert (label, key, json.loads(flags) if isinstance(flags, str) else flags) == ("Waiting", "", [])
     assert_schema_matches_models(engine)
 
 
-def test_every_migration_downgrades_cleanly(tmp_path):
+def test_every_migration_downgrades_cleanly(empty_engine):
     from alembic import command
 
     from coproduce.store.schema import alembic_config
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'down.sqlite'}")
+    engine = empty_engine
     upgrade(engine)
     config = alembic_config()
     with engine.begin() as connection:

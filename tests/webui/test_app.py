@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 import webui
 from coproduce.config import Settings
 from coproduce.services.access import LoginThrottle, throttle_keys
+from coproduce.store.db import make_engine
+from coproduce.store.schema import current_revision, head_revision
 from webui import assets, create_app
 
 
@@ -34,7 +36,9 @@ def test_secret_key_from_settings_wins(settings: Settings, engine: Engine) -> No
     app.extensions["coproduce.engine"].dispose()
 
 
-def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, empty_database: Settings
+) -> None:
     monkeypatch.setenv("COPRODUCE_INSTANCE_DIR", str(tmp_path / "from-env"))
     monkeypatch.setenv("COPRODUCE_LOGIN_ATTEMPTS_PER_MINUTE", "3")
     app = create_app()
@@ -82,7 +86,10 @@ def test_built_assets_are_linked_and_served(
     app.extensions["coproduce.engine"].dispose()
 
 
-def test_serve_upgrades_the_schema_then_runs_werkzeug(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_upgrades_the_schema_then_runs_werkzeug(
+    empty_database: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = empty_database
     calls: dict[str, object] = {}
 
     def fake_run_simple(host: str, port: int, app: Flask, **options: object) -> None:
@@ -95,7 +102,9 @@ def test_serve_upgrades_the_schema_then_runs_werkzeug(settings: Settings, monkey
     assert calls["port"] == 5055
     assert calls["use_debugger"] is False
     assert calls["app"].config["SESSION_COOKIE_SECURE"] is True  # type: ignore[attr-defined]
-    assert (settings.instance_dir / "coproduce.sqlite").exists()
+    engine = make_engine(settings)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
 
 
 class FakeClock:
