@@ -137,18 +137,26 @@ def build_findings(data: FindingInput, quote_picker: QuotePicker) -> list[Findin
 
 
 def _question_summary(index: _Index, number: int) -> FindingData:
-    data = index.data
-    answered = index.answered[number]
-    scale = Counter(r.scale_answer for r in data.responses if r.question_number == number and r.scale_answer)
+    return question_summary(index.data.responses, number, index.data.campaign_respondents)
+
+
+def question_summary(responses: Sequence[ResponseText], number: int, campaign: set[int]) -> FindingData:
+    """How many answered question ``number``, by respondent type and scale answer; also used to recount
+    the summary after a respondent is erased."""
+    answered = {
+        r.respondent_id for r in responses if r.question_number == number and ((r.text or "").strip() or r.scale_answer)
+    }
+    respondent_type = {r.respondent_id: r.respondent_type for r in responses}
+    scale = Counter(r.scale_answer for r in responses if r.question_number == number and r.scale_answer)
     scale_without = Counter(
         r.scale_answer
-        for r in data.responses
-        if r.question_number == number and r.scale_answer and r.respondent_id not in data.campaign_respondents
+        for r in responses
+        if r.question_number == number and r.scale_answer and r.respondent_id not in campaign
     )
     figures = {
         "respondents": len(answered),
-        "by_type": dict(Counter(index.respondent_type[r] for r in answered)),
-        "without_campaigns": len(answered - data.campaign_respondents),
+        "by_type": dict(Counter(respondent_type[r] for r in answered)),
+        "without_campaigns": len(answered - campaign),
         "scale": dict(scale),
         "scale_without_campaigns": dict(scale_without),
     }

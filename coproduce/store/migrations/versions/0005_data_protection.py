@@ -5,18 +5,94 @@ Revises: 0004
 Create Date: 2026-11-30 17:40:00
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+GENESIS = "0" * 64
+
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("project", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("retention_days", sa.Integer(), nullable=True))
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("payload_digest", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("chain_hash", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("payload_erased_at", sa.DateTime(), nullable=True))
+    op.create_table(
+        "audit_chain_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("last_event_id", sa.Integer(), nullable=True),
+        sa.Column("last_hash", sa.String(length=64), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_chain_head")),
+    )
+    _backfill_chain()
+
+
+def _backfill_chain() -> None:
+    """Chain the events recorded before this revision, in id order (their order of writing)."""
+    from coproduce.store.audit_chain import event_hash, payload_digest
+
+    events = sa.table(
+        "audit_event",
+        sa.column("id", sa.Integer()),
+        sa.column("project_id", sa.Integer()),
+        sa.column("actor_id", sa.Integer()),
+        sa.column("actor_label", sa.String()),
+        sa.column("action", sa.String()),
+        sa.column("entity_type", sa.String()),
+        sa.column("entity_id", sa.Integer()),
+        sa.column("before", sa.JSON()),
+        sa.column("after", sa.JSON()),
+        sa.column("created_at", sa.DateTime()),
+        sa.column("payload_digest", sa.String()),
+        sa.column("prev_hash", sa.String()),
+        sa.column("chain_hash", sa.String()),
+    )
+    head = sa.table(
+        "audit_chain_head",
+        sa.column("id", sa.Integer()),
+        sa.column("last_event_id", sa.Integer()),
+        sa.column("last_hash", sa.String()),
+        sa.column("events", sa.Integer()),
+    )
+    bind = op.get_bind()
+    prev, last_id, count = GENESIS, None, 0
+    for row in bind.execute(sa.select(events).order_by(events.c.id)).all():
+        digest = payload_digest(row.before, row.after)
+        chained = event_hash(
+            prev,
+            event_id=row.id,
+            project_id=row.project_id,
+            actor_id=row.actor_id,
+            actor_label=row.actor_label,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=row.entity_id,
+            created_at=row.created_at,
+            digest=digest,
+        )
+        bind.execute(
+            sa.update(events)
+            .where(events.c.id == row.id)
+            .values(payload_digest=digest, prev_hash=prev, chain_hash=chained)
+        )
+        prev, last_id, count = chained, row.id, count + 1
+    bind.execute(sa.insert(head).values(id=1, last_event_id=last_id, last_hash=prev, events=count))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("audit_chain_head")
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_column("payload_erased_at")
+        batch_op.drop_column("chain_hash")
+        batch_op.drop_column("prev_hash")
+        batch_op.drop_column("payload_digest")
+    with op.batch_alter_table("project", schema=None) as batch_op:
+        batch_op.drop_column("retention_days")
