@@ -31,8 +31,13 @@ from coproduce.frameworks.model import (
     StanceSpec,
     StandardSpec,
 )
+from coproduce.guarded_yaml import load_guarded
 
 BUILTIN_SCALES: dict[str, tuple[str, ...]] = {"agree5": AGREE_SCALE, "yes-no": YES_NO_SCALE}
+# Longest values the database stores (String(n) columns in coproduce.store.models); PostgreSQL refuses
+# longer ones at write time, so the loader refuses them first, naming the field. Found by fuzzing.
+MAX_NAME_LENGTH = 200
+MAX_KEY_LENGTH = 50  # versions, chapters and the ids of standards, groups, codes and stances
 
 
 class _Reader:
@@ -59,7 +64,9 @@ class _Reader:
             raise self.fail(f"{where}{key}", f"expected a list, found {type(value).__name__}")
         return value
 
-    def text(self, data: dict[str, Any], key: str, where: str, required: bool = True) -> str:
+    def text(
+        self, data: dict[str, Any], key: str, where: str, required: bool = True, max_length: int | None = None
+    ) -> str:
         value = data.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -67,7 +74,14 @@ class _Reader:
             return ""
         if not isinstance(value, str | int | float):
             raise self.fail(f"{where}.{key}", f"expected text, found {type(value).__name__}")
-        return str(value).strip()
+        text = str(value).strip()
+        if max_length is not None and len(text) > max_length:
+            raise self.fail(
+                f"{where}.{key}",
+                f"is {len(text)} characters long, more than the {max_length} allowed",
+                hint="Use a shorter value; put longer wording in a label or description",
+            )
+        return text
 
     def text_list(self, data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
         value = data.get(key) or []
@@ -87,7 +101,7 @@ def load_framework(path: str | Path) -> FrameworkSpec:
     except UnicodeDecodeError:
         raise BadInputError("framework file is not UTF-8 text", file=path, hint="Save it as UTF-8") from None
     try:
-        data = yaml.safe_load(raw)
+        data = load_guarded(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
@@ -101,23 +115,24 @@ def parse_framework(data: Any, path: Path) -> FrameworkSpec:
     r = _Reader(path)
     data = r.mapping(data, "top level")
     scales = dict(BUILTIN_SCALES)
-    for name, options in (data.get("scales") or {}).items():
+    for name, options in r.mapping(data.get("scales") or {}, "scales").items():
         if not isinstance(options, list) or not options:
             raise r.fail(f"scales.{name}", "expected a non-empty list of options")
-        scales[str(name)] = tuple(str(o) for o in options)
+        scales[str(name)] = r.text_list({"options": options}, "options", f"scales.{name}")
 
+    provenance = r.mapping(data.get("provenance") or {}, "provenance")
     standards = _standards(r, data)
     groups, codes = _groups_and_codes(r, data, {s.id for s in standards})
     return FrameworkSpec(
-        name=r.text(data, "name", "top level"),
-        version=r.text(data, "version", "top level"),
+        name=r.text(data, "name", "top level", max_length=MAX_NAME_LENGTH),
+        version=r.text(data, "version", "top level", max_length=MAX_KEY_LENGTH),
         description=r.text(data, "description", "top level", required=False),
         questions=_questions(r, data, scales),
         standards=tuple(standards),
         groups=tuple(groups),
         codes=tuple(codes),
         stances=tuple(_stances(r, data)),
-        provenance={str(k): str(v) for k, v in (data.get("provenance") or {}).items()},
+        provenance={str(k): r.text(provenance, k, "provenance", required=False) for k in provenance},
     )
 
 
@@ -151,10 +166,10 @@ def _questions(r: _Reader, data: dict[str, Any], scales: dict[str, tuple[str, ..
                 options = r.text_list(item, "options", where)
             else:
                 scale = item.get("scale", "agree5" if answer_type == "scale" else "yes-no")
-                if scale not in scales:
+                if not isinstance(scale, str) or scale not in scales:
                     raise r.fail(f"{where}.scale", f"unknown scale {scale!r}", hint="Define it under 'scales:'")
                 options = scales[scale]
-        chapter = item.get("chapter")
+        chapter = r.text(item, "chapter", where, required=False, max_length=MAX_KEY_LENGTH) or None
         out.append(
             QuestionSpec(
                 number=number,
@@ -162,7 +177,7 @@ def _questions(r: _Reader, data: dict[str, Any], scales: dict[str, tuple[str, ..
                 answer_type=answer_type,
                 options=options,
                 alternative_wordings=r.text_list(item, "alternative_wordings", where),
-                chapter=None if chapter is None else str(chapter),
+                chapter=chapter,
             )
         )
     return tuple(sorted(out, key=lambda q: q.number))
@@ -182,15 +197,15 @@ def _groups_and_codes(
     for gi, item in enumerate(r.items(data, "groups", "", required=True)):
         where = f"groups[{gi}]"
         item = r.mapping(item, where)
-        gid = r.text(item, "id", where)
+        gid = r.text(item, "id", where, max_length=MAX_KEY_LENGTH)
         _unique(r, group_ids, gid, f"{where}.id", "group id")
         where = f"groups[{gi}] ({gid})"
-        parent = item.get("parent")
-        groups.append(CodeGroupSpec(gid, r.text(item, "label", where), None if parent is None else str(parent)))
+        parent = r.text(item, "parent", where, required=False) or None
+        groups.append(CodeGroupSpec(gid, r.text(item, "label", where), parent))
         for ci, code in enumerate(r.items(item, "codes", f"{where}.")):
             cwhere = f"{where}.codes[{ci}]"
             code = r.mapping(code, cwhere)
-            cid = r.text(code, "id", cwhere)
+            cid = r.text(code, "id", cwhere, max_length=MAX_KEY_LENGTH)
             cwhere = f"{where}.codes[{ci}] ({cid})"
             _unique(r, code_ids, cid, f"{cwhere}.id", "code id")
             links = r.text_list(code, "standards", cwhere)
@@ -230,7 +245,8 @@ def _labelled_entries(r: _Reader, data: dict[str, Any], key: str, kind: str) -> 
     for i, item in enumerate(r.items(data, key, "")):
         where = f"{key}[{i}]"
         item = r.mapping(item, where)
-        entry_id = r.text(item, "id", where)
+        entry_id = r.text(item, "id", where, max_length=MAX_KEY_LENGTH)
         _unique(r, seen, entry_id, f"{where}.id", kind)
-        out.append((entry_id, r.text(item, "label", f"{where} ({entry_id})"), item.get("description") or ""))
+        where = f"{where} ({entry_id})"
+        out.append((entry_id, r.text(item, "label", where), r.text(item, "description", where, required=False)))
     return out

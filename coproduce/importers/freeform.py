@@ -20,7 +20,7 @@ from coproduce.config import Settings
 from coproduce.errors import BadInputError
 from coproduce.frameworks.model import AGREE_SCALE, FrameworkSpec, QuestionSpec
 from coproduce.importers.base import ImportedRespondent, ImportedResponse, ImportResult, Rejection
-from coproduce.importers.files import check_zip_container, decode_text, read_checked
+from coproduce.importers.files import ZIP_PART_ERRORS, check_zip_container, decode_text, read_checked
 
 # Web pages copied into a document bring their furniture with them.
 PAGE_DEBRIS = re.compile(
@@ -62,35 +62,59 @@ def extract_text(path: Path, data: bytes, settings: Settings) -> str:
 
 def _docx_text(path: Path, data: bytes, settings: Settings) -> str:
     import docx
+    from docx.opc.exceptions import OpcError
     from docx.table import Table
+    from lxml import etree
 
     check_zip_container(path, data, settings)
+    lines: list[str] = []
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises several unrelated types for a broken package
-        raise BadInputError(f"not a readable Word document ({exc})", file=path, hint="Open and re-save it") from None
-    lines: list[str] = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            for row in block.rows:
-                for cell in row.cells:
-                    lines.extend(p.text for p in cell.paragraphs)
-        else:
-            lines.append(block.text)
+        # Tables are read lazily, so a broken table (a bad cell span) fails here, not on opening.
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                for row in block.rows:
+                    for cell in row.cells:
+                        lines.extend(p.text for p in cell.paragraphs)
+            else:
+                lines.append(block.text)
+    except (
+        OpcError,  # not a Word package at all
+        KeyError,  # a part the package lists is missing
+        ValueError,  # a value in the XML (a number, a relationship) is malformed
+        TypeError,
+        IndexError,
+        AttributeError,
+        etree.LxmlError,  # a part's XML edited or cut short
+        *ZIP_PART_ERRORS,  # the zip itself damaged (found by fuzzing)
+    ) as exc:
+        raise BadInputError(
+            f"not a readable Word document ({type(exc).__name__}: {exc})",
+            file=path,
+            hint="Open it in Word and save it again as .docx, or save it as .txt",
+        ) from None
     return "\n".join(lines)
 
 
 def _pdf_text(path: Path, data: bytes) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise BadInputError("the PDF is password-protected", file=path, hint="Save an unprotected copy")
         pages = [page.extract_text() or "" for page in reader.pages]
-    except PdfReadError as exc:
-        raise BadInputError(f"not a readable PDF ({exc})", file=path, hint="Export it to PDF again") from None
+    except (PyPdfError, DependencyError) as exc:
+        # PyPdfError covers read errors and the limits pypdf sets on declared stream lengths
+        # (LimitReachedError); DependencyError is a filter (JBIG2) or cipher it cannot decode.
+        raise BadInputError(
+            f"not a readable PDF ({type(exc).__name__}: {exc})", file=path, hint="Export it to PDF again"
+        ) from None
+    except RecursionError:  # found by fuzzing: arrays or dictionaries nested thousands deep
+        raise BadInputError(
+            "not a readable PDF (its objects are nested too deeply)", file=path, hint="Export it to PDF again"
+        ) from None
     text = "\n".join(pages)
     if not text.strip():
         raise BadInputError(

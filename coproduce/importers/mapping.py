@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from coproduce.errors import BadInputError
+from coproduce.guarded_yaml import load_guarded
 from coproduce.importers.tabular import column_letter, normalise_header
 
 DIALECTS = ("citizen_space", "surveymonkey", "microsoft_forms", "google_forms", "qualtrics", "generic")
@@ -115,12 +116,13 @@ def _looks_like_yaml_file(text: str) -> bool:
 
 def _parse(text: str, source: str) -> ColumnMapping:
     try:
-        data = yaml.safe_load(text)
+        data = load_guarded(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None)
         raise BadInputError(
-            f"not valid YAML{f' at line {line}' if line else ''}",
+            f"not valid YAML{f' at line {line}' if line else ''}{f' ({problem})' if problem else ''}",
             file=source,
             row=line,
             hint="Check the indentation and quotes near that line",

@@ -122,6 +122,20 @@ def _read_jsonl(path: Path, settings: Settings) -> RecordFile:
                 row=number,
                 hint='Each line must be one complete JSON object, such as {"pseudonym": "Star", "text": "..."}',
             ) from exc
+        except RecursionError:  # found by fuzzing: "[[[[..." thousands deep
+            raise BadInputError(
+                f"line {number} nests lists or objects too deeply to read",
+                file=path,
+                row=number,
+                hint='Write each record as one flat object: {"pseudonym": "Star", "text": "..."}',
+            ) from None
+        except ValueError as exc:  # found by fuzzing: a number longer than Python will convert (4,300 digits)
+            raise BadInputError(
+                f"line {number} holds a number with more digits than can be read",
+                file=path,
+                row=number,
+                hint="Write very long numbers as text, in quotes",
+            ) from exc
         if not isinstance(data, dict):
             raise BadInputError(
                 f"line {number} is a JSON {type(data).__name__}, not an object",

@@ -11,13 +11,13 @@ import datetime as dt
 import io
 import re
 import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 from coproduce.config import Settings
 from coproduce.errors import BadInputError
-from coproduce.importers.files import check_zip_container, decode_text, read_checked
+from coproduce.importers.files import ZIP_PART_ERRORS, check_zip_container, decode_text, read_checked
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx")
 _DELIMITERS = (",", ";", "\t")
@@ -218,6 +218,7 @@ def _sniff_delimiter(text: str) -> str:
 
 def _read_xlsx(path: Path, data: bytes, settings: Settings) -> list[TableRow]:
     import openpyxl
+    from lxml import etree
     from openpyxl.utils.exceptions import InvalidFileException
 
     check_zip_container(path, data, settings)
@@ -244,7 +245,9 @@ def _read_xlsx(path: Path, data: bytes, settings: Settings) -> list[TableRow]:
         TypeError,
         IndexError,
         AttributeError,
-        zipfile.BadZipFile,
+        ElementTree.ParseError,  # a part's XML edited or cut short (found by fuzzing)
+        etree.LxmlError,  # the same, when openpyxl parses with lxml
+        *ZIP_PART_ERRORS,
     ) as exc:
         raise BadInputError(
             f"not a valid .xlsx file ({exc})",

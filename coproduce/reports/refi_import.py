@@ -21,6 +21,9 @@ from coproduce.frameworks.model import CodeGroupSpec, CodeSpec, FrameworkSpec, S
 from coproduce.reports.refi import CODEBOOK_NS, PROJECT_NS, schema
 
 MAX_QDC_BYTES = 20 * 1024 * 1024
+# Keys and names are stored in String(50) and String(200) columns (see coproduce.frameworks.loader).
+_MAX_KEY_BASE = 40  # leaves room for a "_2" suffix that keeps keys unique
+_MAX_NAME_LENGTH = 200
 
 
 def _safe_parser() -> etree.XMLParser:
@@ -51,7 +54,7 @@ class _Keys:
         self.used: set[str] = set()
 
     def make(self, wanted: str | None, name: str) -> str:
-        base = wanted or re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()[:40] or "CODE"
+        base = (wanted or re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper())[:_MAX_KEY_BASE] or "CODE"
         key, n = base, 2
         while key in self.used:
             key, n = f"{base}_{n}", n + 1
@@ -66,15 +69,25 @@ def _load_xml(path: Path) -> etree._Element:
         raise BadInputError("the codebook is too large", file=path, hint=f"A codebook is at most {MAX_QDC_BYTES} bytes")
     data = path.read_bytes()
     if path.suffix.lower() == ".qdpx" or data[:2] == b"PK":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                data = archive.read("project.qde")
-        except (zipfile.BadZipFile, KeyError) as exc:
-            raise BadInputError("not a REFI-QDA project: no project.qde inside", file=path) from exc
+        from coproduce.config import Settings
+        from coproduce.importers.files import check_zip_container
+
+        # The same zip-bomb limits as .docx and .xlsx imports, before anything is unpacked.
+        check_zip_container(path, data, Settings.from_env())
+        data = _project_qde(path)
     try:
         root = etree.fromstring(data, _safe_parser())
     except etree.XMLSyntaxError as exc:
         raise BadInputError(f"not well-formed XML: {exc}", file=path) from exc
+    if root.getroottree().docinfo.doctype:
+        # REFI-QDA files never need a DTD; one that declares entities is at best odd and at worst an
+        # attempt to read local files (XXE) or expand a bomb. Entities are never resolved anyway, but
+        # the schema validator fails on unresolved references, so refuse the file plainly (found by fuzzing).
+        raise BadInputError(
+            "the file declares a DTD (<!DOCTYPE ...>), which REFI-QDA files never use",
+            file=path,
+            hint="Export the codebook again from the QDA program, without a DOCTYPE",
+        )
     kind = (
         "Codebook"
         if root.tag == f"{{{CODEBOOK_NS}}}CodeBook"
@@ -91,6 +104,30 @@ def _load_xml(path: Path) -> etree._Element:
             f"does not follow the REFI-QDA {kind} schema: {error.message}", file=path, field=f"line {error.line}"
         )
     return root
+
+
+def _project_qde(path: Path) -> bytes:
+    """The project.qde inside a .qdpx, refused unread if it would unpack larger than a codebook may be."""
+    from coproduce.importers.files import ZIP_PART_ERRORS
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("project.qde")
+            if info.file_size > MAX_QDC_BYTES:
+                raise BadInputError(
+                    f"the project.qde inside would unpack to {info.file_size:,} bytes, more than {MAX_QDC_BYTES:,}",
+                    file=path,
+                    hint="Export only the codebook (.qdc) from the QDA program",
+                )
+            return archive.read(info)
+    except KeyError as exc:
+        raise BadInputError("not a REFI-QDA project: no project.qde inside", file=path) from exc
+    except ZIP_PART_ERRORS as exc:  # found by fuzzing: a damaged part raised zlib.error, EOFError ...
+        raise BadInputError(
+            f"not a readable REFI-QDA project: the zip is damaged ({type(exc).__name__}: {exc})",
+            file=path,
+            hint="Export the project again, or export only the codebook (.qdc)",
+        ) from exc
 
 
 def read_codebook(path: Path, *, name: str | None = None, version: str = "1") -> FrameworkSpec:
@@ -140,7 +177,7 @@ def read_codebook(path: Path, *, name: str | None = None, version: str = "1") ->
                 links[by_guid[target]].append(key)
     codes = [CodeSpec(c.id, c.label, c.group, c.description, c.examples, tuple(links.get(c.id, ()))) for c in codes]
     return FrameworkSpec(
-        name=name or root.get("name") or path.stem,
+        name=(name or root.get("name") or path.stem)[:_MAX_NAME_LENGTH],
         version=version,
         description=f"Imported from the REFI-QDA file {path.name}"
         + (f" ({root.get('origin')})" if root.get("origin") else ""),

@@ -8,10 +8,11 @@ bytes imported again into the same project change nothing, and the report says s
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from coproduce.config import Settings
 from coproduce.errors import BadInputError
 from coproduce.importers.base import RESPONDENT_TYPES, Importer, ImportResult, Rejection
-from coproduce.importers.files import read_checked, sha256_of
+from coproduce.importers.files import clean_text, read_checked, sha256_of
 from coproduce.privacy.base import RedactionResult, Redactor, SafeguardingConcern, SafeguardingDetector
 from coproduce.services.audit import Actor, record
 from coproduce.services.frameworks import spec_from_db
@@ -151,6 +152,7 @@ def import_file(
 
     importer = choose_importer(kind, path, settings, **options)
     result = importer.read(path, framework)
+    _clean_strings(result)
     _check_result(result, path, question_ids)
     redactor, detector = privacy(settings)
     redactions, concerns = _protect([r.text or "" for r in result.responses], redactor, detector, progress)
@@ -273,6 +275,17 @@ def _protect(
     return redactions, concerns
 
 
+def _clean_strings(result: ImportResult) -> None:
+    """Every imported string through ``clean_text`` (no NULs, control or direction-override characters)."""
+    for item in (*result.respondents, *result.responses, *result.rejected):
+        for f in fields(item):
+            value = getattr(item, f.name)
+            if isinstance(value, str):
+                setattr(item, f.name, clean_text(value))
+            elif isinstance(value, dict):
+                setattr(item, f.name, {k: clean_text(v) if isinstance(v, str) else v for k, v in value.items()})
+
+
 def _project(session: Session, slug: str) -> Project:
     from coproduce.services.projects import get_project
 
@@ -299,6 +312,38 @@ def _check_result(result: ImportResult, path: Path, question_ids: dict[int, int]
             file=path,
             hint="Check the file is the right one and its columns are mapped",
         )
+    _check_lengths(result, path)
+
+
+# Values stored in String(n) columns. SQLite keeps longer ones; PostgreSQL refuses them in the middle of
+# the write, so they are refused here first, with the row (found by fuzzing: a 250-character setting).
+_RESPONDENT_STRINGS = ("external_id", "age_band", "setting", "communication_method", "recorded_by", "area")
+_RESPONSE_STRINGS = ("scale_answer", "closed_answer", "location")
+
+
+def _check_lengths(result: ImportResult, path: Path) -> None:
+    first_location = {r.respondent_key: r.location for r in reversed(result.responses)}
+    for respondent in result.respondents:
+        for name in _RESPONDENT_STRINGS:
+            _check_length(getattr(respondent, name), Respondent, name, path, first_location.get(respondent.key, ""))
+    for response in result.responses:
+        for name in _RESPONSE_STRINGS:
+            _check_length(getattr(response, name), Response, name, path, response.location)
+
+
+def _check_length(value: str | None, model: type[Respondent | Response], name: str, path: Path, where: str) -> None:
+    limit = model.__table__.c[name].type.length
+    if value is None or limit is None or len(value) <= limit:
+        return
+    row = re.search(r"\d+", where)
+    what = name.replace("_", " ")
+    raise BadInputError(
+        f"the {what} {value[:30]!r}... is {len(value):,} characters long, more than the {limit} allowed",
+        file=path,
+        row=int(row.group()) if row else None,
+        field=what,
+        hint="Shorten it in the file; if the column holds free text, map it as an open question or leave it out",
+    )
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
