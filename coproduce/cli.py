@@ -14,10 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from coproduce import __version__
+from coproduce.cli_data import register as register_data_commands
+from coproduce.cli_worker import worker as worker_command
 from coproduce.config import Settings, settings_markdown
 from coproduce.errors import BadInputError, ModelMissingError
 from coproduce.services.audit import Actor
-from coproduce.store.db import make_engine, make_session_factory, transaction
+from coproduce.store.db import dispose_engines, make_engine, make_session_factory, transaction
 from coproduce.store.schema import upgrade
 
 app = typer.Typer(
@@ -29,6 +31,14 @@ project_app = typer.Typer(help="Projects.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
+app.command("worker")(worker_command)
+register_data_commands(app, project_app)  # erase, retention, audit verify, backup, restore
+
+
+@app.callback()
+def _close_databases_at_the_end(ctx: typer.Context) -> None:
+    """Every command closes the database connections it opened when it ends (also when called in-process)."""
+    ctx.call_on_close(dispose_engines)
 
 
 EVAL_HELP = "Measure coding and stance quality on evaluation datasets."
@@ -52,6 +62,10 @@ err = Console(stderr=True, soft_wrap=True)
 InstanceOpt = Annotated[Path | None, typer.Option("--instance", help="Instance folder (database, secret key).")]
 DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="Database URL; overrides the setting.")]
 ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project slug, as `coproduce project list` shows.")]
+JobWorkerOpt = Annotated[
+    bool | None,
+    typer.Option("--job-worker/--no-job-worker", help="Start a background job worker too (default: start_worker)."),
+]
 
 
 def _progress_bar() -> Progress:
@@ -366,14 +380,26 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
     instance: InstanceOpt = None,
     database_url: DatabaseOpt = None,
+    workers: Annotated[
+        int, typer.Option(help="Production mode: serve with gunicorn and this many worker processes (0: dev server).")
+    ] = 0,
+    threads: Annotated[int, typer.Option(help="Threads per gunicorn worker (with --workers).")] = 4,
+    job_worker: JobWorkerOpt = None,
 ) -> None:
-    """Serve the review web UI."""
+    """Serve the review web UI (Werkzeug's threaded server; gunicorn with --workers)."""
+    from coproduce.cli_worker import child_worker
     from webui import serve as run_server
 
     s = _settings(instance, database_url)
     _factory(s)
     out.print(f"Serving coproduce on http://{host}:{port}/ (Ctrl+C to stop)")
-    run_server(s, host=host, port=port)
+    with child_worker(s.start_worker if job_worker is None else job_worker, instance, database_url):
+        if workers:
+            from webui.production import serve_gunicorn
+
+            serve_gunicorn(s, host=host, port=port, workers=workers, threads=threads)
+            return
+        run_server(s, host=host, port=port)
 
 
 @app.command()
@@ -383,6 +409,7 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
     instance: InstanceOpt = None,
     database_url: DatabaseOpt = None,
+    job_worker: JobWorkerOpt = None,
 ) -> None:
     """Set up the demo: database, demo project, the bundled sample corpus, demo accounts; then serve."""
     from coproduce.services.demo import DEMO_SLUG, build_demo
@@ -397,7 +424,7 @@ def demo(
     else:
         out.print("The demo project's analysis is up to date with its imports.")
     if serve_ui:
-        serve(host=host, port=port, instance=instance, database_url=database_url)
+        serve(host=host, port=port, instance=instance, database_url=database_url, job_worker=job_worker)
 
 
 def _needs_analysis(factory) -> bool:  # type: ignore[no-untyped-def]
@@ -446,6 +473,8 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    finally:
+        dispose_engines()  # close database connections now, not whenever the process ends
 
 
 if __name__ == "__main__":

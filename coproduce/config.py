@@ -65,7 +65,12 @@ class Settings:
     )
     secure_cookies: bool = _setting(
         False,
-        "Send the session cookie over HTTPS only. Turn on whenever the web UI is served behind HTTPS.",
+        "Send the session cookie over HTTPS only (as `__Host-coproduce_session`), and tell browsers to use HTTPS "
+        "only (HSTS). Turn on whenever the web UI is served behind HTTPS.",
+    )
+    session_lifetime_minutes: int = _setting(
+        120,
+        "Minutes a signed-in session lasts without any request; every page opened starts the time again.",
     )
     trusted_proxies: int = _setting(
         0,
@@ -75,6 +80,39 @@ class Settings:
     login_attempts_per_minute: int = _setting(
         5,
         "Failed logins allowed per account and per client address in any minute before login is refused.",
+    )
+    job_queue_url: str = _setting(
+        "",
+        "Where background jobs (imports, analyses, reports) are queued for `coproduce worker`. Empty means a "
+        "huey SQLite queue at `<instance_dir>/jobs.sqlite` (one machine); `redis://host:6379/0` means Redis "
+        "(workers on several machines). Job state and progress always live in the database.",
+    )
+    job_heartbeat_seconds: float = _setting(
+        5.0,
+        "How often a worker reports it is alive. A running job whose worker missed three reports (or whose "
+        "process is gone, on the same machine) is marked interrupted and, if it can resume, queued again.",
+    )
+    start_worker: bool = _setting(
+        True,
+        "`coproduce serve` and `coproduce demo` start a queue worker as a child process. Turn off when "
+        "workers run on their own (`coproduce worker`).",
+    )
+    default_retention_days: int = _setting(
+        0,
+        "Days to keep a respondent's data after it was imported, for projects without their own retention "
+        "setting; `coproduce retention apply` erases older respondents. 0 keeps them until erased by hand.",
+    )
+    dask_scheduler: str = _setting(
+        "",
+        "Where analysis runs segmentation, embedding, coding and stance. Empty: in this process. `local` or "
+        "`local:N`: a Dask LocalCluster of N worker processes on this machine (one thread each; `local` is one per "
+        "core). `tcp://host:port`: a running Dask scheduler whose workers have coproduce installed. Results are the "
+        "same either way (`docs/scale-out.md`).",
+    )
+    dask_partition_size: int = _setting(
+        1000,
+        "Responses or segments per Dask task when `dask_scheduler` is set; embedding rounds it to whole batches "
+        "of 64 texts.",
     )
 
     # --- derived values ---

@@ -1,9 +1,10 @@
-"""The app's background job runner and analysis pipeline, made once per app on first use.
+"""The app's job queue and the pieces a worker inside this process would use, made once per app.
 
-Both live in ``app.extensions`` so tests can put their own there: ``app.extensions["coproduce.pipeline"]``
-is a callable returning the ``Pipeline`` to use (the default builds the standard one once, on the first
-run, which loads the models: 10-40 seconds), and ``app.extensions["coproduce.privacy"]`` the privacy
-factory imports use.
+Background work (analyses, large imports, reports) is queued on ``coproduce.services.jobs.JobQueue``
+and run by ``coproduce worker``, a separate process (``coproduce serve`` starts one unless told not to).
+They live in ``app.extensions`` so tests can put their own there: ``app.extensions["coproduce.pipeline"]``
+is a callable returning the ``Pipeline`` an in-process worker (tests) uses, and
+``app.extensions["coproduce.privacy"]`` the privacy factory imports use.
 """
 
 from __future__ import annotations
@@ -17,26 +18,12 @@ from flask import current_app
 from coproduce.config import Settings
 from coproduce.pipeline.run import Pipeline
 from coproduce.services.imports import PrivacyFactory, default_privacy
-from coproduce.services.jobs import JobRunner
+from coproduce.services.job_worker import LazyPipeline
+from coproduce.services.jobs import JobContext, JobQueue
+
+__all__ = ["LazyPipeline", "job_context", "job_queue", "pipeline_provider", "privacy", "settings"]
 
 _lock = threading.Lock()
-
-
-class LazyPipeline:
-    """Builds the default pipeline on first call and hands out the same one after (it is reusable)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._pipeline: Pipeline | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> Pipeline:
-        with self._lock:
-            if self._pipeline is None:
-                from coproduce.services.analysis import default_pipeline
-
-                self._pipeline = default_pipeline(self.settings)
-            return self._pipeline
 
 
 def _extension(name: str, make: Callable[[], Any]) -> Any:
@@ -51,8 +38,10 @@ def settings() -> Settings:
     return current_app.extensions["coproduce.settings"]
 
 
-def job_runner() -> JobRunner:
-    return _extension("coproduce.jobs", JobRunner)
+def job_queue() -> JobQueue:
+    return _extension(
+        "coproduce.jobs", lambda: JobQueue(current_app.extensions["coproduce.session_factory"], settings())
+    )
 
 
 def pipeline_provider() -> Callable[[], Pipeline]:
@@ -61,3 +50,9 @@ def pipeline_provider() -> Callable[[], Pipeline]:
 
 def privacy() -> PrivacyFactory:
     return _extension("coproduce.privacy", lambda: default_privacy)
+
+
+def job_context() -> JobContext:
+    """What a worker running inside this app's process gets (tests and notebooks; production workers
+    build their own)."""
+    return JobContext(current_app.extensions["coproduce.session_factory"], settings(), pipeline_provider(), privacy())

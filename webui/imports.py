@@ -2,7 +2,8 @@
 
 The upload is kept in the instance folder (``coproduce.services.import_uploads``) until it is
 imported; the import itself is ``coproduce.services.imports.import_file``, all or nothing. Files
-with more answers than ``IN_REQUEST_LIMIT`` are imported by the background job runner instead.
+with more answers than ``IN_REQUEST_LIMIT`` are queued for ``coproduce worker`` instead
+(``import_uploads.import_job``); the job page shows its progress from the job table.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.utils import secure_filename
 
 from coproduce.errors import BadInputError
 from coproduce.importers.base import RESPONDENT_TYPES
@@ -27,10 +27,12 @@ from coproduce.services.import_uploads import (
     Upload,
     column_choices,
     guess_survey_mapping,
+    import_job,
     import_upload,
     load_upload,
     mapping_from_choices,
     preview_import,
+    report_from_result,
     save_upload,
     split_location,
 )
@@ -109,7 +111,7 @@ def upload(project: Project) -> ResponseReturnValue:
         stored = save_upload(
             background.settings(),
             project.slug,
-            secure_filename(file.filename or "") or "upload",
+            file.filename or "",  # made safe by save_upload
             file.stream,
             kind=kind,
             respondent_type=respondent_type,
@@ -140,18 +142,17 @@ def confirm(project: Project, token: str) -> ResponseReturnValue:
         return _review(project, stored, chosen, error=error, status=400)
     actor = Actor.of(current_user.user)
     if preview.responses > IN_REQUEST_LIMIT:
-        runner = background.job_runner()
         try:
-            job_id = runner.submit(
-                import_upload,
-                current_app.extensions["coproduce.session_factory"],
-                settings,
-                stored,
-                actor,
-                mapping=mapping,
-                privacy=background.privacy(),
+            job_id = background.job_queue().submit(
+                import_job,
+                kind="import",
                 label=f"Import of {stored.filename}",
                 key=_import_key(project, token),
+                requested_by=actor,
+                project_slug=project.slug,
+                token=token,
+                actor={"label": actor.label, "user_id": actor.user_id},
+                mapping_yaml=mapping.to_yaml() if mapping is not None else None,
             )
         except jobs.JobBusyError as busy:
             job_id = busy.job_id
@@ -174,12 +175,14 @@ def confirm(project: Project, token: str) -> ResponseReturnValue:
 @bp.get("/<slug>/import/jobs/<job_id>")
 @project_page
 def job(project: Project, job_id: str) -> ResponseReturnValue:
-    state = background.job_runner().get(job_id)
+    queue = background.job_queue()
+    state = queue.get(job_id)
     if state is not None and not (state.key or "").startswith(f"import:{project.slug}:"):
         state = None
     if state is not None and state.status == jobs.FINISHED:
-        return _result(project, state.result, state.label.removeprefix("Import of "))
-    return render_template("imports/job.html", project=project, job=state, error=_job_error(state))
+        return _result(project, report_from_result(state.result or {}), state.label.removeprefix("Import of "))
+    no_worker = state is not None and state.status == jobs.QUEUED and not queue.workers_alive()
+    return render_template("imports/job.html", project=project, job=state, error=_job_error(state), no_worker=no_worker)
 
 
 def _job_error(state: jobs.JobStatus | None) -> str:

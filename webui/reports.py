@@ -1,7 +1,7 @@
 """Reports: make the report set for a project in the background, list what was made, download a file.
 
 Reports are written by :func:`coproduce.reports.generate` into the instance folder
-(``instance/reports/<project slug>/``), one job per project at a time on the app's job runner;
+(``instance/reports/<project slug>/``), one job per project at a time, queued for ``coproduce worker``;
 the list page refreshes itself (without JavaScript) while a job runs. Downloads are served only
 from that folder, only for names a report can have, always as attachments.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from coproduce.reports import FORMAT_FILES, FORMAT_LABELS, FORMATS, file_names, generate, is_report_file, parse_formats
-from coproduce.services import jobs
+from coproduce.reports import FORMAT_FILES, FORMAT_LABELS, FORMATS, file_names, is_report_file, parse_formats
+from coproduce.services import jobs, report_jobs
 from coproduce.services.audit import Actor, record
 from coproduce.store.models import Project
 from webui import background
@@ -27,11 +27,11 @@ bp = Blueprint("reports", __name__, url_prefix="/projects")
 
 
 def report_folder(project: Project) -> Path:
-    return background.settings().instance_dir / "reports" / project.slug
+    return report_jobs.report_folder(background.settings(), project.slug)
 
 
 def job_key(project: Project) -> str:
-    return f"report:{project.slug}"
+    return report_jobs.job_key(project.slug)
 
 
 def _format_of(name: str, slug: str) -> str:
@@ -61,19 +61,16 @@ def _files(project: Project) -> list[dict[str, object]]:
 @bp.get("/<slug>/reports")
 @project_page
 def index(project: Project) -> ResponseReturnValue:
-    job = background.job_runner().active(job_key(project))
+    queue = background.job_queue()
+    job = queue.active(job_key(project))
     return render_template(
         "reports/index.html",
         project=project,
         formats=[(fmt, FORMAT_LABELS[fmt]) for fmt in FORMATS],
         files=_files(project),
         job=job,
+        no_worker=job is not None and job.status == jobs.QUEUED and not queue.workers_alive(),
     )
-
-
-def _make(factory, slug: str, folder: Path, actor: Actor, formats: tuple[str, ...]) -> list[str]:  # type: ignore[no-untyped-def]
-    result = generate(factory, slug, folder, actor, formats, progress=lambda stage: jobs.report_progress(stage, 0, 0))
-    return [p.name for p in result.files]
 
 
 @bp.post("/<slug>/reports")
@@ -84,16 +81,17 @@ def create(project: Project) -> ResponseReturnValue:
         flash("Choose a report to make.")
         return redirect(url_for("reports.index", slug=project.slug))
     formats = parse_formats([chosen])
+    actor = Actor.of(current_user.user)
     try:
-        background.job_runner().submit(
-            _make,
-            current_app.extensions["coproduce.session_factory"],
-            project.slug,
-            report_folder(project),
-            Actor.of(current_user.user),
-            formats,
+        background.job_queue().submit(
+            report_jobs.report_job,
+            kind="report",
             label=f"Reports for {project.slug}",
             key=job_key(project),
+            requested_by=actor,
+            project_slug=project.slug,
+            actor={"label": actor.label, "user_id": actor.user_id},
+            formats=list(formats),
         )
     except jobs.JobBusyError:
         flash("Reports for this project are already being made. They will appear below when they are ready.")

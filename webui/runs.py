@@ -1,16 +1,17 @@
 """Analysis runs: the list, starting one in the background, a live status page and stopping a run.
 
-A run is started as a job on the app's job runner (``webui.background``); its progress is read from
-the job while this process runs it, and from ``analysis_run.progress`` otherwise (another process,
-such as ``coproduce analyse``, writes it there too). The status page refreshes itself without
-JavaScript; with JavaScript, ``static/runs.js`` polls :func:`progress` and updates a live region.
+A run is queued as a job (``webui.background.job_queue``) for ``coproduce worker``; its progress is
+read from the job row while a worker runs it, and from ``analysis_run.progress`` otherwise (``coproduce
+analyse`` writes it there too). A queued job with no worker alive says so, naming the command to run.
+The status page refreshes itself without JavaScript; with JavaScript, ``static/runs.js`` polls
+:func:`progress` and updates a live region.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -42,6 +43,7 @@ STATUS_LABELS = {
     "finished": "Finished",
     "failed": "Failed",
     "cancelled": "Stopped",
+    "interrupted": "Interrupted",
     "unknown": "Not known",
 }
 
@@ -56,7 +58,7 @@ def run_status_label(status: str) -> str:
 def index(project: Project) -> ResponseReturnValue:
     db = get_session()
     runs = project_runs(db, project.id)
-    busy = background.job_runner().active(job_key(project.slug))
+    busy = background.job_queue().active(job_key(project.slug))
     current = running_run(db, project.id)
     return render_template(
         "runs/index.html",
@@ -78,15 +80,7 @@ def start(project: Project) -> ResponseReturnValue:
         flash("Someone started an analysis since you opened this page. Check its result below before starting another.")
         return redirect(url_for("runs.index", slug=project.slug))
     try:
-        job_id = start_analysis(
-            db,
-            Actor.of(current_user.user),
-            background.job_runner(),
-            current_app.extensions["coproduce.session_factory"],
-            background.settings(),
-            project,
-            background.pipeline_provider(),
-        )
+        job_id = start_analysis(db, Actor.of(current_user.user), background.job_queue(), project)
     except BadInputError as error:
         db.rollback()
         flash(f"{error.message[:1].upper()}{error.message[1:]}. {error.hint or ''}".strip())
@@ -99,7 +93,7 @@ def start(project: Project) -> ResponseReturnValue:
 @project_page
 def status(project: Project, ref: str) -> ResponseReturnValue:
     job, run = _resolve(project, ref)
-    state = progress_of(job, run)
+    state = progress_of(job, run, _workers(job))
     return render_template(
         "runs/status.html", project=project, ref=ref, job=job, run=run, state=state, known=bool(job or run)
     )
@@ -109,7 +103,7 @@ def status(project: Project, ref: str) -> ResponseReturnValue:
 @project_page
 def progress(project: Project, ref: str) -> ResponseReturnValue:
     job, run = _resolve(project, ref)
-    response = jsonify(progress_of(job, run))
+    response = jsonify(progress_of(job, run, _workers(job)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -122,7 +116,7 @@ def cancel(project: Project, ref: str) -> ResponseReturnValue:
     message = stop_run(
         db,
         Actor.of(current_user.user),
-        background.job_runner(),
+        background.job_queue(),
         project,
         job_id=job.id if job else None,
         run_id=run.id if run else None,
@@ -133,10 +127,10 @@ def cancel(project: Project, ref: str) -> ResponseReturnValue:
 
 
 def _resolve(project: Project, ref: str) -> tuple[jobs.JobStatus | None, AnalysisRun | None]:
-    """A reference is a run id (digits) or a job id. A run of another project is a 404; a job this
-    process does not know (it ended before a restart, or never was) resolves to (None, None)."""
+    """A reference is a run id (digits) or a job id. A run of another project is a 404; a job nobody
+    knows (or another project's) resolves to (None, None)."""
     db = get_session()
-    runner = background.job_runner()
+    runner = background.job_queue()
     if ref.isdigit():
         run = db.get(AnalysisRun, int(ref))
         if run is None or run.project_id != project.id:
@@ -152,12 +146,25 @@ def _resolve(project: Project, ref: str) -> tuple[jobs.JobStatus | None, Analysi
     return job, (run if run is not None and run.project_id == project.id else None)
 
 
-def progress_of(job: jobs.JobStatus | None, run: AnalysisRun | None) -> dict[str, Any]:
-    """What the status page and its JSON say: the freshest of the job (in memory) and the run row."""
-    if run is not None and not (run.status == "running" and job is not None and job.is_done):
+def _workers(job: jobs.JobStatus | None) -> str:
+    """Whether anyone will move this job on: "alive", "none" (no worker running), "lost" (its worker
+    stopped answering mid-run) or "" (nothing to say)."""
+    if job is None or job.is_done:
+        return ""
+    queue = background.job_queue()
+    if job.status == jobs.RUNNING:
+        return "alive" if queue.worker_alive(job) else "lost"
+    return "alive" if queue.workers_alive() else "none"
+
+
+def progress_of(job: jobs.JobStatus | None, run: AnalysisRun | None, workers: str = "") -> dict[str, Any]:
+    """What the status page and its JSON say: the freshest of the job row and the run row."""
+    if job is not None and job.status == jobs.QUEUED and (run is None or run.status != "running"):
+        status_ = "queued"  # queued (again, after an interrupted run): the job is the news
+    elif run is not None and not (run.status == "running" and job is not None and job.is_done):
         status_ = run.status
     elif job is not None:
-        status_ = {"finished": "finished", "failed": "failed", "cancelled": "cancelled"}.get(job.status, job.status)
+        status_ = job.status
     else:
         status_ = "unknown"
     live = job is not None and not job.is_done
@@ -184,17 +191,24 @@ def progress_of(job: jobs.JobStatus | None, run: AnalysisRun | None) -> dict[str
         "total": total,
         "percent": percent,
         "cancel_requested": bool(job.cancel_requested) if job is not None else False,
-        "error": error if status_ in ("failed", "cancelled") else "",
+        "error": error if status_ in ("failed", "cancelled", "interrupted") else "",
         "summary": dict(run.summary or {}) if run is not None else {},
-        "message": _message(status_, stage_label, done, total, percent),
+        "message": _message(status_, stage_label, done, total, percent, workers),
     }
 
 
-def _message(status_: str, stage_label: str, done: int, total: int, percent: int) -> str:
+def _message(status_: str, stage_label: str, done: int, total: int, percent: int, workers: str = "") -> str:
     if status_ == "queued":
-        return "Waiting to start."
+        if workers == "none":
+            return "Queued: waiting for a worker. No worker is running: start one with `coproduce worker`."
+        return "Queued: waiting for the worker to start it."
     if status_ == "running":
         counted = f" ({done} of {total})" if total > 1 else ""
+        if workers == "lost":
+            return (
+                f"Stopped answering at: {stage_label}{counted}. Its worker has stopped; the analysis starts "
+                "again when a worker runs (`coproduce worker`), reusing what was already done."
+            )
         return f"Running: {stage_label}{counted}, {percent}% of this step done."
     if status_ == "finished":
         return "Finished."
@@ -202,4 +216,6 @@ def _message(status_: str, stage_label: str, done: int, total: int, percent: int
         return "The analysis failed. Nothing it had done so far was kept."
     if status_ == "cancelled":
         return "The analysis was stopped. Nothing it had done so far was kept."
+    if status_ == "interrupted":
+        return "The worker running the analysis stopped. Nothing it had done so far was kept."
     return "There is no record of this analysis on the server."

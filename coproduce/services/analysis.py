@@ -78,11 +78,13 @@ class AnalysisReport:
 
 
 def default_pipeline(settings: Settings) -> Pipeline:
-    """The standard stages, with the embedding cache kept in the instance folder."""
+    """The standard stages, with the embedding cache kept in the instance folder, run where ``dask_scheduler`` says."""
+    from coproduce.pipeline.distributed import executor_from_settings
     from coproduce.pipeline.embed import instance_embedder
 
+    executor = executor_from_settings(settings.dask_scheduler, settings.dask_partition_size)
     embedder = instance_embedder(settings.instance_dir)  # the cache the import's safeguarding check filled
-    return Pipeline(embedder=embedder, result_cache=embedder.cache, seed=settings.analysis_seed)
+    return Pipeline(embedder=embedder, result_cache=embedder.cache, executor=executor, seed=settings.analysis_seed)
 
 
 def run_analysis(
@@ -93,7 +95,10 @@ def run_analysis(
     *,
     pipeline: Pipeline | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    job_id: str | None = None,
 ) -> AnalysisReport:
+    """``job_id``: the background job running this, recorded on the run row from the start so a dead
+    worker's run can be found and marked interrupted (``services.runs.interrupted_runs``)."""
     pipeline = pipeline or default_pipeline(settings)
     with factory() as session:
         project = get_project(session, project_slug)
@@ -108,7 +113,12 @@ def run_analysis(
     config = pipeline.describe()
     with transaction(factory) as session:
         run = AnalysisRun(
-            project_id=project_id, config_hash=config_hash(config), config=config, seed=pipeline.seed, status="running"
+            project_id=project_id,
+            config_hash=config_hash(config),
+            config=config,
+            seed=pipeline.seed,
+            status="running",
+            progress={"job": job_id} if job_id else {},
         )
         session.add(run)
         session.flush()

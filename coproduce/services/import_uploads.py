@@ -14,6 +14,7 @@ import re
 import secrets
 import shutil
 import time
+import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from coproduce.errors import BadInputError
 from coproduce.frameworks.model import FrameworkSpec
 from coproduce.importers.base import ImportedRespondent, ImportedResponse, Rejection
 from coproduce.importers.dialects import is_personal_data
+from coproduce.importers.files import check_content_type
 from coproduce.importers.mapping import KNOWN_ATTRIBUTES, ColumnMapping, ColumnRule
 from coproduce.importers.tabular import column_letter, read_table
 from coproduce.services import jobs
@@ -99,10 +101,11 @@ def save_upload(
     consent_to_quote: bool = False,
     uploaded_by: int | None = None,
 ) -> Upload:
-    """Keep an uploaded file until it is imported; refuses unknown kinds, other file types and big files."""
-    name = Path(filename or "").name.strip()
+    """Keep an uploaded file until it is imported; refuses unknown kinds, other file types (by name and
+    by content), big files and zip bombs. The name is made safe (:func:`safe_upload_name`)."""
+    name = safe_upload_name(filename)
     suffix = Path(name).suffix.lower()
-    if not name or name.startswith(".") or suffix not in ACCEPTED_SUFFIXES:
+    if suffix not in ACCEPTED_SUFFIXES:
         raise BadInputError(
             "the selected file must be a .txt, .docx, .pdf, .csv, .xlsx or .jsonl file",
             field="file",
@@ -131,6 +134,11 @@ def save_upload(
     if size == 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise BadInputError("the selected file is empty", field="file")
+    try:  # what the bytes are, not what the name says: refused now rather than at preview
+        check_content_type(path, path.read_bytes(), settings)
+    except BadInputError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise BadInputError(error.message, field="file", hint=error.hint) from None
     upload = Upload(
         token=token,
         project_slug=project_slug,
@@ -146,6 +154,20 @@ def save_upload(
     meta = {k: v for k, v in asdict(upload).items() if k != "path"}
     (folder / _META).write_text(json.dumps(meta), encoding="utf-8")
     return upload
+
+
+def safe_upload_name(filename: str | None, max_stem: int = 80) -> str:
+    """A file name safe to store and show: the last part of any path (``/`` or ``\\``), letters, digits,
+    ``-``, ``_`` and ``.`` only (spaces become ``_``; control, format and direction characters go), a
+    lower-case extension, at most ``max_stem`` characters before it; ``upload`` when nothing is left."""
+    base = unicodedata.normalize("NFKC", re.split(r"[/\\]", filename or "")[-1]).strip()
+    stem, dot, extension = base.rpartition(".")
+    if not dot:
+        stem, extension = extension, ""
+    kept = "".join(c if c.isalnum() or c in "-_." else "_" if c.isspace() else "" for c in stem)
+    kept = re.sub(r"_+", "_", kept).strip("._")[:max_stem] or "upload"
+    extension = "".join(c for c in extension if c.isascii() and c.isalnum()).lower()
+    return f"{kept}.{extension}" if extension else kept
 
 
 def load_upload(settings: Settings, project_slug: str, token: str) -> Upload | None:
@@ -203,6 +225,27 @@ def import_upload(
     )
     discard_upload(upload)
     return report
+
+
+@jobs.background(resumable=True)
+def import_job(
+    context: jobs.JobContext, project_slug: str, token: str, actor: dict[str, Any], mapping_yaml: str | None = None
+) -> ImportReport:
+    """The queued form of :func:`import_upload`. Resumable: an import is one transaction, so a worker
+    killed mid-import stored nothing; the same file imported twice is recognised and changes nothing."""
+    upload = load_upload(context.settings, project_slug, token)
+    if upload is None:
+        raise BadInputError("the uploaded file is no longer on the server", field="file", hint="Upload the file again")
+    mapping = ColumnMapping.from_yaml(mapping_yaml) if mapping_yaml else None
+    return import_upload(
+        context.factory, context.settings, upload, Actor(**actor), mapping=mapping, privacy=context.privacy
+    )
+
+
+def report_from_result(result: dict[str, Any]) -> ImportReport:
+    """An :class:`ImportReport` back from the JSON a finished import job stored."""
+    rejected = [Rejection(**item) for item in result.get("rejected", [])]
+    return ImportReport(**{**result, "rejected": rejected})
 
 
 # ---------------------------------------------------------------------------------------- mapping form

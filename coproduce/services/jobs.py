@@ -1,37 +1,63 @@
-"""A small in-process background job runner: one worker thread, a queue, and job states anyone can read.
+"""Background jobs on a persistent queue: job state in the database, the work done by `coproduce worker`.
 
-Long work (an analysis, a large import) runs here so a web request can return at once and a page can
-show how far it got. The interface is kept narrow so a real job queue can replace it later:
+Long work (an analysis, a large import, reports) runs outside web requests. The web app and the workers
+are separate processes; they share the ``job`` table (what to run, its state, progress, cancel request,
+which worker has it and when that worker last said it was alive). The queue (huey, see
+``coproduce.services.job_queue``) carries only job ids. The interface stays narrow:
 
-- :meth:`JobRunner.submit` (``fn, *args, **kwargs``) returns a job id;
-- :meth:`JobRunner.get` returns a :class:`JobStatus` snapshot (or ``None`` for an unknown id);
-- :meth:`JobRunner.cancel` asks a job to stop.
+- :meth:`JobQueue.submit` (an importable function, JSON-able keyword arguments) returns a job id;
+- :meth:`JobQueue.get` returns a :class:`JobStatus` snapshot (or ``None`` for an unknown id);
+- :meth:`JobQueue.cancel` asks a job to stop.
 
-Inside a job, :func:`report_progress` records the stage and how much of it is done, and raises
-:class:`JobCancelled` once someone has asked the job to stop: cancelling takes effect at the next
-progress report, never in the middle of a write. Outside a job both are harmless no-ops, so the same
-function can run in the foreground (the CLI) unchanged. Jobs live in memory: a restart forgets them
-(anything they wrote to the database stays, with its own status).
+A job function is declared with :func:`background` and called as ``fn(context, **arguments)``, where the
+:class:`JobContext` holds what cannot travel as JSON (the session factory, the settings, the warmed
+pipeline). Inside a job, :func:`report_progress` records the stage and how much of it is done, and raises
+:class:`JobCancelled` once someone has asked the job to stop: cancelling takes effect at the next progress
+report, never in the middle of a write. Outside a job both are harmless no-ops, so the same function runs
+in the foreground (the CLI) unchanged.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import json
 import logging
-import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from coproduce.store.models import utcnow
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from coproduce.config import Settings
+from coproduce.store.db import transaction
+from coproduce.store.models import Job, JobWorker, utcnow
+
+if TYPE_CHECKING:
+    from huey import Huey
+
+    from coproduce.services.audit import Actor
 
 log = logging.getLogger(__name__)
 
-QUEUED, RUNNING, FINISHED, FAILED, CANCELLED = "queued", "running", "finished", "failed", "cancelled"
-STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED)
-DONE_STATUSES = frozenset({FINISHED, FAILED, CANCELLED})
+QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED = (
+    "queued",
+    "running",
+    "finished",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
+STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED)
+ACTIVE_STATUSES = frozenset({QUEUED, RUNNING})
+DONE_STATUSES = frozenset({FINISHED, FAILED, CANCELLED, INTERRUPTED})
+PROGRESS_WRITE_SECONDS = 0.5  # progress rows are written at most this often (a new stage always is)
 
 
 class JobCancelled(Exception):
@@ -49,12 +75,13 @@ class JobBusyError(Exception):
 
 @dataclass(frozen=True)
 class JobStatus:
-    """A snapshot of one job: safe to read from any thread, never changes under the reader."""
+    """A snapshot of one job row: never changes under the reader."""
 
     id: str
     label: str
     key: str | None
     status: str
+    kind: str = ""
     stage: str = ""
     done: int = 0
     total: int = 0
@@ -62,9 +89,39 @@ class JobStatus:
     result: Any = None
     error: str = ""
     cancel_requested: bool = False
+    requested_by: str = ""
+    attempts: int = 0
+    resumable: bool = False
     created_at: datetime = field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    worker_id: str | None = None
+    heartbeat_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: Job) -> JobStatus:
+        return cls(
+            id=row.id,
+            label=row.label,
+            key=row.key,
+            status=row.status,
+            kind=row.kind,
+            stage=row.stage,
+            done=row.done,
+            total=row.total,
+            detail=dict(row.detail or {}),
+            result=row.result,
+            error=row.error,
+            cancel_requested=row.cancel_requested,
+            requested_by=row.requested_by_label,
+            attempts=row.attempts,
+            resumable=row.resumable,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            worker_id=row.worker_id,
+            heartbeat_at=row.heartbeat_at,
+        )
 
     @property
     def is_done(self) -> bool:
@@ -78,19 +135,213 @@ class JobStatus:
 
 
 @dataclass
-class _Job:
-    state: JobStatus
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    cancel: threading.Event = field(default_factory=threading.Event)
-    ended: threading.Event = field(default_factory=threading.Event)
+class JobContext:
+    """What a job function gets besides its JSON arguments: made once per worker process."""
+
+    factory: sessionmaker[Session]
+    settings: Settings
+    pipeline: Callable[[], Any] | None = None  # returns the (warmed) analysis Pipeline
+    privacy: Callable[..., Any] | None = None  # the privacy factory imports use (None: the default)
+
+
+def background(
+    *, resumable: bool = False, on_interrupt: Callable[[sessionmaker[Session], str], None] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as a job. ``resumable``: when its worker dies mid-run, running it again from the
+    start is safe and picks up what was kept (it wrote nothing partial). ``on_interrupt(factory, job_id)``
+    tidies up after a dead worker (e.g. marks the analysis run interrupted) before any re-run."""
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.job_resumable = resumable  # type: ignore[attr-defined]
+        fn.job_on_interrupt = on_interrupt  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def function_path(fn: Callable[..., Any]) -> str:
+    path = f"{fn.__module__}:{fn.__qualname__}"
+    if "<" in path:
+        raise ValueError(f"{path} is not importable: a job must be a module-level function")
+    return path
+
+
+def resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    target: Any = importlib.import_module(module)
+    for part in name.split("."):
+        target = getattr(target, part)
+    if not hasattr(target, "job_resumable"):
+        raise ValueError(f"{path} is not declared as a background job (coproduce.services.jobs.background)")
+    return target
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if not isinstance(value, dict):
+        value = {"value": value}
+    return json.loads(json.dumps(value, default=str))
+
+
+class JobQueue:
+    """Submit, read and cancel jobs. The database is the source of truth; huey only carries job ids."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, huey: Huey | None = None) -> None:
+        self.factory = factory
+        self.settings = settings
+        self._huey = huey
+        self._lock = threading.Lock()
+
+    @property
+    def huey(self) -> Huey:
+        with self._lock:
+            if self._huey is None:
+                from coproduce.services.job_queue import make_huey
+
+                self._huey = make_huey(self.settings)
+            return self._huey
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(seconds=3 * self.settings.job_heartbeat_seconds)
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *,
+        kind: str,
+        label: str = "",
+        key: str | None = None,
+        requested_by: Actor | None = None,
+        **arguments: Any,
+    ) -> str:
+        """Queue ``fn(context, **arguments)``; returns the job id. With ``key``, refuse (JobBusyError) while
+        another job with that key is queued or running (in any process: a unique column says so)."""
+        path = function_path(fn)
+        resolve(path)  # refuse now, not in the worker, a function that is not a job
+        try:
+            encoded = json.loads(json.dumps(arguments))
+        except TypeError as exc:
+            raise ValueError(f"job arguments must be JSON: {exc}") from exc
+        job_id = uuid.uuid4().hex
+        try:
+            with transaction(self.factory) as session:
+                session.add(
+                    Job(
+                        id=job_id,
+                        kind=kind,
+                        key=key,
+                        active_key=key,
+                        label=(label or fn.__name__)[:200],
+                        function=path,
+                        arguments=encoded,
+                        resumable=bool(fn.job_resumable),  # type: ignore[attr-defined]
+                        status=QUEUED,
+                        requested_by_id=requested_by.user_id if requested_by else None,
+                        requested_by_label=(requested_by.label if requested_by else "")[:200],
+                    )
+                )
+        except IntegrityError as exc:
+            busy = self.active(key) if key is not None else None
+            if busy is None:
+                raise
+            raise JobBusyError(key or "", busy.id) from exc
+        self.enqueue(job_id)
+        return job_id
+
+    def enqueue(self, job_id: str) -> None:
+        from coproduce.services.job_queue import enqueue
+
+        enqueue(self.huey, job_id)
+
+    def get(self, job_id: str) -> JobStatus | None:
+        if not job_id:
+            return None
+        with self.factory() as session:
+            row = session.get(Job, job_id)
+            return JobStatus.of(row) if row is not None else None
+
+    def active(self, key: str) -> JobStatus | None:
+        """The queued or running job with this key, if any."""
+        with self.factory() as session:
+            row = session.scalar(select(Job).where(Job.active_key == key))
+            return JobStatus.of(row) if row is not None else None
+
+    def jobs(self, kind: str | None = None, limit: int = 100) -> list[JobStatus]:
+        query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+        if kind is not None:
+            query = query.where(Job.kind == kind)
+        with self.factory() as session:
+            return [JobStatus.of(row) for row in session.scalars(query)]
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask a job to stop: a queued job never starts; a running one stops at its next progress report;
+        one whose worker is gone is marked cancelled at once. False when unknown or already ended."""
+        with transaction(self.factory) as session:
+            row = session.get(Job, job_id)
+            if row is None or row.status in DONE_STATUSES:
+                return False
+            row.cancel_requested = True
+            if row.status == QUEUED:
+                _end(row, CANCELLED, error="Stopped by request before it started.")
+            elif not self._worker_alive(row):
+                _end(row, CANCELLED, error="Stopped by request; the worker running it had already stopped.")
+            return True
+
+    def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.1) -> JobStatus:
+        """Poll until the job is done (or ``timeout`` seconds pass); returns its latest state."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            state = self.get(job_id)
+            if state is None:
+                raise KeyError(job_id)
+            if state.is_done or (deadline is not None and time.monotonic() >= deadline):
+                return state
+            time.sleep(poll)
+
+    def workers_alive(self) -> int:
+        """How many workers said they were alive recently (and have not said they stopped)."""
+        since = utcnow() - self.stale_after
+        with self.factory() as session:
+            rows = session.scalars(
+                select(JobWorker.id).where(JobWorker.stopped_at.is_(None), JobWorker.heartbeat_at >= since)
+            )
+            return len(list(rows))
+
+    def worker_alive(self, job: JobStatus) -> bool:
+        """Whether the worker running ``job`` still reports in."""
+        return job.heartbeat_at is not None and utcnow() - job.heartbeat_at <= self.stale_after
+
+    def _worker_alive(self, row: Job) -> bool:
+        return row.heartbeat_at is not None and utcnow() - row.heartbeat_at <= self.stale_after
+
+
+def _end(row: Job, status: str, *, result: Any = None, error: str = "") -> None:
+    row.status, row.active_key, row.finished_at = status, None, utcnow()
+    if result is not None:
+        row.result = result
+    if error:
+        row.error = error[:2000]
+
+
+# -- inside a job
+
+
+@dataclass
+class _Running:
+    factory: sessionmaker[Session]
+    job_id: str
+    stage: str = ""
+    last_write: float = 0.0
 
 
 _local = threading.local()
 
 
-def _current() -> tuple[JobRunner, _Job] | None:
+def _current() -> _Running | None:
     return getattr(_local, "job", None)
 
 
@@ -99,140 +350,66 @@ def report_progress(stage: str, done: int, total: int) -> None:
     current = _current()
     if current is None:
         return
-    runner, job = current
-    runner._update(job, stage=stage, done=int(done), total=int(total))
-    if job.cancel.is_set():
+    now = time.monotonic()
+    with transaction(current.factory) as session:
+        if stage != current.stage or now - current.last_write >= PROGRESS_WRITE_SECONDS or done >= total:
+            current.stage, current.last_write = stage, now
+            session.execute(
+                update(Job)
+                .where(Job.id == current.job_id)
+                .values(stage=stage[:40], done=int(done), total=int(total), heartbeat_at=utcnow())
+            )
+        cancel = session.scalar(select(Job.cancel_requested).where(Job.id == current.job_id))
+    if cancel:
         raise JobCancelled(f"stopped at {stage} ({done} of {total})")
 
 
 def set_detail(**values: Any) -> None:
-    """Tell whoever reads the current job something about it (e.g. ``run_id=12``)."""
+    """Tell whoever reads the current job something about it (e.g. ``run_id=12``); values must be JSON."""
     current = _current()
-    if current is not None:
-        runner, job = current
-        runner._update(job, detail={**job.state.detail, **values})
+    if current is None:
+        return
+    with transaction(current.factory) as session:
+        row = session.get(Job, current.job_id)
+        if row is not None:
+            row.detail = {**(row.detail or {}), **json.loads(json.dumps(values))}
 
 
 def current_job_id() -> str | None:
     current = _current()
-    return current[1].state.id if current else None
+    return current.job_id if current else None
 
 
-class JobRunner:
-    """Runs submitted jobs one at a time on a single worker thread (started on first use)."""
-
-    def __init__(self, keep: int = 200) -> None:
-        self._keep = keep
-        self._jobs: dict[str, _Job] = {}
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._lock = threading.Lock()
-        self._worker: threading.Thread | None = None
-
-    def submit(self, fn: Callable[..., Any], *args: Any, label: str = "", key: str | None = None, **kwargs: Any) -> str:
-        """Queue ``fn(*args, **kwargs)``; returns the job id. With ``key``, refuse (JobBusyError) while
-        another job with that key is queued or running."""
-        with self._lock:
-            if key is not None:
-                busy = self._active(key)
-                if busy is not None:
-                    raise JobBusyError(key, busy.state.id)
-            job = _Job(
-                JobStatus(uuid.uuid4().hex, label or getattr(fn, "__name__", "job"), key, QUEUED), fn, args, kwargs
-            )
-            self._jobs[job.state.id] = job
-            self._prune()
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name="coproduce-jobs", daemon=True)
-                self._worker.start()
-        self._queue.put(job)
-        return job.state.id
-
-    def get(self, job_id: str) -> JobStatus | None:
-        with self._lock:
-            job = self._jobs.get(job_id)
-            return job.state if job else None
-
-    def cancel(self, job_id: str) -> bool:
-        """Ask a job to stop: a queued job never starts; a running one stops at its next progress report.
-        Returns False when the job is unknown or already done."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.state.is_done:
-                return False
-            job.cancel.set()
-            if job.state.status == QUEUED:
-                job.state = replace(job.state, status=CANCELLED, cancel_requested=True, finished_at=utcnow())
-                job.ended.set()
-            else:
-                job.state = replace(job.state, cancel_requested=True)
-            return True
-
-    def active(self, key: str) -> JobStatus | None:
-        """The queued or running job with this key, if any."""
-        with self._lock:
-            job = self._active(key)
-            return job.state if job else None
-
-    def jobs(self) -> list[JobStatus]:
-        with self._lock:
-            return [job.state for job in self._jobs.values()]
-
-    def wait(self, job_id: str, timeout: float | None = None) -> JobStatus:
-        """Block until the job is done (or ``timeout`` seconds pass); returns its latest state."""
-        with self._lock:
-            job = self._jobs[job_id]
-        job.ended.wait(timeout)
-        with self._lock:
-            return job.state
-
-    def shutdown(self, timeout: float | None = None) -> None:
-        """Stop the worker after the jobs already queued (a running job is asked to stop)."""
-        with self._lock:
-            for job in self._jobs.values():
-                if not job.state.is_done:
-                    job.cancel.set()
-            worker = self._worker
-        self._queue.put(None)
-        if worker is not None:
-            worker.join(timeout)
-
-    # -- the worker
-
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            with self._lock:
-                if job.state.is_done:  # cancelled while queued
-                    continue
-                job.state = replace(job.state, status=RUNNING, started_at=utcnow())
-            _local.job = (self, job)
-            try:
-                result = job.fn(*job.args, **job.kwargs)
-            except JobCancelled as exc:
-                self._end(job, CANCELLED, error=str(exc))
-            except Exception as exc:
-                log.exception("background job %s (%s) failed", job.state.id, job.state.label)
-                self._end(job, FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
-            else:
-                self._end(job, FINISHED, result=result)
-            finally:
-                _local.job = None
-
-    def _end(self, job: _Job, status: str, *, result: Any = None, error: str = "") -> None:
-        with self._lock:
-            job.state = replace(job.state, status=status, result=result, error=error, finished_at=utcnow())
-            job.ended.set()
-
-    def _update(self, job: _Job, **changes: Any) -> None:
-        with self._lock:
-            job.state = replace(job.state, **changes)
-
-    def _active(self, key: str) -> _Job | None:
-        return next((j for j in self._jobs.values() if j.state.key == key and not j.state.is_done), None)
-
-    def _prune(self) -> None:
-        done = [j for j in self._jobs.values() if j.state.is_done]
-        for job in done[: max(0, len(self._jobs) - self._keep)]:
-            del self._jobs[job.state.id]
+def execute(job_id: str, context: JobContext, worker_id: str) -> str | None:
+    """Run one queued job in this thread: claim it (only one worker ever does), run it, record how it
+    ended. Returns the final status, or None when the job was not queued (cancelled, or claimed already)."""
+    factory = context.factory
+    now = utcnow()
+    with transaction(factory) as session:
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == QUEUED)
+            .values(status=RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now, attempts=Job.attempts + 1)
+        ).rowcount
+        row = session.get(Job, job_id) if claimed else None
+        path, arguments = (row.function, dict(row.arguments or {})) if row is not None else ("", {})
+    if not claimed:
+        return None
+    _local.job = _Running(factory, job_id)
+    status, result, error = FINISHED, None, ""
+    try:
+        result = _jsonable(resolve(path)(context, **arguments))
+    except JobCancelled as exc:
+        status, error = CANCELLED, str(exc)
+    except Exception as exc:
+        log.exception("background job %s (%s) failed", job_id, path)
+        status, error = FAILED, f"{type(exc).__name__}: {exc}"
+    finally:
+        _local.job = None
+    with transaction(factory) as session:
+        row = session.get(Job, job_id)
+        if row is not None and row.status == RUNNING and row.worker_id == worker_id:
+            _end(row, status, result=result, error=error)
+        elif row is not None:
+            status = row.status  # someone marked it (e.g. cancelled once its worker looked gone)
+    return status

@@ -4,6 +4,10 @@ process can read it, stop it, and list a project's runs. Shared by the web UI an
 ``coproduce.services.analysis.run_analysis`` does the work; this module wraps it. Its progress
 callback writes the stage and counts into ``analysis_run.progress`` (at most once a second), so a
 page served by any process shows how far a run is, and it records who asked for the run.
+The web UI queues :func:`analysis_job` for ``coproduce worker``; the job is resumable: a run stores its
+results in one transaction at the end, so a worker killed mid-run leaves nothing of it but a run row,
+which :func:`interrupted_runs` marks ``interrupted``; the re-run takes what was already embedded from
+the embedding cache.
 """
 
 from __future__ import annotations
@@ -50,9 +54,9 @@ def project_runs(session: Session, project_id: int, limit: int = 50) -> list[Ana
     )
 
 
-def check_can_start(session: Session, project: Project, runner: jobs.JobRunner | None = None) -> None:
-    """Refuse to start while an analysis of ``project`` is queued here or running anywhere."""
-    busy = runner.active(job_key(project.slug)) if runner is not None else None
+def check_can_start(session: Session, project: Project, queue: jobs.JobQueue | None = None) -> None:
+    """Refuse to start while an analysis of ``project`` is queued or running anywhere."""
+    busy = queue.active(job_key(project.slug)) if queue is not None else None
     if busy is not None or running_run(session, project.id) is not None:
         raise BadInputError(
             "an analysis of this project is already running",
@@ -125,6 +129,13 @@ def analyse_project(
 
     with factory() as session:
         check_can_start(session, get_project(session, project_slug))
+    queued = jobs.JobQueue(factory, settings).active(job_key(project_slug))
+    if queued is not None and queued.id != jobs.current_job_id():  # e.g. `coproduce analyse` while one is queued
+        raise BadInputError(
+            "an analysis of this project is already queued or running",
+            field="analysis",
+            hint="Wait for it to finish, or stop it, before starting another",
+        )
     built = pipeline() if callable(pipeline) else pipeline
     built = built or default_pipeline(settings)
     recorder = ProgressRecorder(factory, project_slug, actor)
@@ -137,41 +148,56 @@ def analyse_project(
     if hasattr(built.embedder, "progress"):
         # The embedder's own progress, within the ``embed`` stage.
         built.embedder.progress = lambda done, total: both("embed", done, total)  # type: ignore[attr-defined]
+    encoded_before = int(getattr(built.embedder, "encoded", 0))
     try:
-        report = run_analysis(factory, settings, project_slug, actor, pipeline=built, progress=both)
+        report = run_analysis(
+            factory, settings, project_slug, actor, pipeline=built, progress=both, job_id=jobs.current_job_id()
+        )
     except jobs.JobCancelled as exc:
         _mark(factory, recorder.run_id, "cancelled", f"Stopped by request ({exc}).")
         raise
     finally:
         if hasattr(built.embedder, "progress"):
             built.embedder.progress = None  # type: ignore[attr-defined]
-    jobs.set_detail(run_id=report.run_id)
+    cache = getattr(built.embedder, "cache", None)
+    embedding = {"encoded": int(getattr(built.embedder, "encoded", 0)) - encoded_before}
+    if cache is not None:
+        embedding["cache_size"] = len(cache)
+    jobs.set_detail(run_id=report.run_id, embedding=embedding)
     _finish(factory, report.run_id, actor)
     return report
 
 
-def start_analysis(
-    session: Session,
-    actor: Actor,
-    runner: jobs.JobRunner,
-    factory: sessionmaker[Session],
-    settings: Settings,
-    project: Project,
-    pipeline: PipelineProvider | None = None,
-) -> str:
-    """Queue an analysis of ``project`` on ``runner``; returns the job id. Records who asked (audit);
-    the caller commits. Refuses (BadInputError) while one is queued or running."""
-    check_can_start(session, project, runner)
+def interrupted_runs(factory: sessionmaker[Session], job_id: str) -> None:
+    """After the worker running ``job_id`` died: its run rows still marked running become interrupted
+    (the run stored nothing: results are written in one transaction at the very end)."""
+    with transaction(factory) as session:
+        for run in session.scalars(select(AnalysisRun).where(AnalysisRun.status == "running")):
+            if (run.progress or {}).get("job") == job_id:
+                run.status, run.finished_at = "interrupted", utcnow()
+                run.error = "The worker running this analysis stopped; nothing of this run was stored."
+
+
+@jobs.background(resumable=True, on_interrupt=interrupted_runs)
+def analysis_job(context: jobs.JobContext, project_slug: str, actor: dict[str, Any]) -> dict[str, Any]:
+    """The queued form of :func:`analyse_project`, run by ``coproduce worker`` with its warmed pipeline."""
+    report = analyse_project(context.factory, context.settings, project_slug, Actor(**actor), pipeline=context.pipeline)
+    return {"run_id": report.run_id, "summary": report.summary()}
+
+
+def start_analysis(session: Session, actor: Actor, queue: jobs.JobQueue, project: Project) -> str:
+    """Queue an analysis of ``project``; returns the job id. Records who asked (audit); the caller
+    commits. Refuses (BadInputError) while one is queued or running."""
+    check_can_start(session, project, queue)
     try:
-        job_id = runner.submit(
-            analyse_project,
-            factory,
-            settings,
-            project.slug,
-            actor,
-            pipeline=pipeline,
+        job_id = queue.submit(
+            analysis_job,
+            kind="analysis",
             label=f"Analysis of {project.name}",
             key=job_key(project.slug),
+            requested_by=actor,
+            project_slug=project.slug,
+            actor={"label": actor.label, "user_id": actor.user_id},
         )
     except jobs.JobBusyError as exc:
         raise BadInputError("an analysis of this project is already running", field="analysis") from exc
@@ -180,22 +206,27 @@ def start_analysis(
 
 
 def stop_run(
-    session: Session, actor: Actor, runner: jobs.JobRunner, project: Project, *, job_id: str | None, run_id: int | None
+    session: Session, actor: Actor, queue: jobs.JobQueue, project: Project, *, job_id: str | None, run_id: int | None
 ) -> str:
     """Ask a queued or running analysis to stop; returns what happened, in words. A run marked running
-    that no job of this process is working on (the server restarted mid-run) is marked cancelled."""
+    that no live job is working on (its process died) is marked cancelled."""
     run = session.get(AnalysisRun, run_id) if run_id is not None else None
     if run is not None and run.project_id != project.id:
         run = None
     if job_id is None and run is not None:
         job_id = (run.progress or {}).get("job")
-    job = runner.get(job_id) if job_id else None
+    job = queue.get(job_id) if job_id else None
     if job is not None and job.key != job_key(project.slug):
         job = None
-    if job is not None and runner.cancel(job.id):
+    if job is not None and queue.cancel(job.id):
         run_ref = run.id if run is not None else job.detail.get("run_id")
         record(session, actor, "analysis.cancel", "analysis_run", run_ref, project_id=project.id, after={"job": job.id})
-        return "Stopping the analysis. It stops at the end of the step it is on."
+        ended = queue.get(job.id)
+        if ended is not None and ended.is_done and run is None:
+            return "The analysis was stopped before it started."
+        if ended is None or not ended.is_done or run is None or run.status != "running":
+            return "Stopping the analysis. It stops at the end of the step it is on."
+        # Its worker was gone: nothing will stop the run, so mark it here.
     if run is not None and run.status == "running":
         before = {"status": run.status}
         run.status, run.finished_at = "cancelled", utcnow()

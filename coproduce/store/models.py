@@ -44,7 +44,8 @@ FINDING_STATUSES = ("draft", "in_review", "signed_off", "reopened")
 FINDING_KINDS = ("question_summary", "question_code", "standard", "emerging_theme")
 SIGNOFF_DECISIONS = ("approve", "approve_with_comment", "dissent")
 REVIEW_ACTIONS = ("accept", "reject", "recode", "add")
-RUN_STATUSES = ("running", "finished", "failed", "cancelled")
+RUN_STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
+JOB_STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
 FLAG_STATUSES = ("open", "reviewed")
 
 
@@ -195,6 +196,9 @@ class Project(Base):
     # When a finding counts as signed off, e.g. {"require_roles": ["parent_carer", "young_person", "professional"]}.
     signoff_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Erase respondents whose responses were imported more than this many days ago; None keeps them
+    # (the settings' default_retention_days applies). See services.retention.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
 
     framework: Mapped[Framework] = relationship()
     safeguarding_lead: Mapped[User | None] = relationship()
@@ -341,7 +345,7 @@ class AnalysisRun(Base):
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     models: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name -> {version, sha256, source}
     seed: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(10), default="running")
+    status: Mapped[str] = mapped_column(String(12), default="running")
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # stage -> seconds
@@ -558,3 +562,73 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # Hash chain (store/audit_chain.py): sha256 of before/after, and of the previous event's chain_hash
+    # with this event's fields and payload_digest. Erasure may blank before/after (payload_erased_at)
+    # but keeps payload_digest, so the chain still verifies.
+    payload_digest: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
+    payload_erased_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditChainHead(Base):
+    """The last event of the audit hash chain: one row, locked by each writer so the chain never forks,
+    and compared with the last event so that deleting events at the end is detected."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1
+    last_event_id: Mapped[int | None] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ---------------------------------------------------------------- background jobs
+
+
+class Job(Base):
+    """One piece of background work (an import, an analysis, reports), shared by the web app and the
+    queue workers: the queue only carries the job id; what to run, its state and its progress live here."""
+
+    __tablename__ = "job"
+    __table_args__ = (_one_of("status", JOB_STATUSES, "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex
+    kind: Mapped[str] = mapped_column(String(40))  # "analysis", "import", "report"
+    key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # Equals ``key`` while the job is queued or running, else NULL: the unique constraint allows one active
+    # job per key (NULLs never clash) on SQLite and PostgreSQL alike.
+    active_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    function: Mapped[str] = mapped_column(String(200))  # "package.module:function"
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)  # JSON keyword arguments
+    resumable: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    stage: Mapped[str] = mapped_column(String(40), default="")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    requested_by_label: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a worker started it
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    worker_id: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class JobWorker(Base):
+    """A queue worker process, so a page can tell whether anyone will pick a queued job up."""
+
+    __tablename__ = "job_worker"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid:random
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,9 +1,9 @@
-"""Analysis runs through the web UI: start in the background, live progress, refuse a second start, stop."""
+"""Analysis runs through the web UI: queue a run, live progress, refuse a second start, stop, and say
+plainly when no worker is running. Jobs run in the deterministic in-process consumer (run_pending)."""
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -16,7 +16,9 @@ from coproduce.config import Settings
 from coproduce.frameworks.loader import load_framework
 from coproduce.services.audit import Actor
 from coproduce.services.imports import import_file
-from coproduce.services.jobs import JobRunner
+from coproduce.services.job_queue import run_pending
+from coproduce.services.job_worker import Worker
+from coproduce.services.jobs import JobQueue
 from coproduce.services.projects import create_project
 from coproduce.services.users import add_member
 from coproduce.store.db import transaction
@@ -24,6 +26,7 @@ from coproduce.store.models import AnalysisRun, AuditEvent, Finding, Project, Us
 from tests.conftest import GREEN_PAPER, ROOT
 from tests.services.test_analysis import pipeline as cheap_pipeline
 from tests.webui.conftest import Seed
+from webui import background
 
 SURVEY = ROOT / "corpus" / "samples" / "survey-citizen-space-send.csv"
 ACTOR = Actor(label="test")
@@ -51,12 +54,17 @@ def shared_pipeline(embedder):
 
 
 @pytest.fixture
-def runner(app: Flask, shared_pipeline) -> JobRunner:
-    """The app's runner, with the cheap pipeline injected in place of the default (which loads every model)."""
+def queue(app: Flask, shared_pipeline) -> JobQueue:
+    """The app's queue; its jobs run with the cheap pipeline in place of the default (which loads every model)."""
     app.extensions["coproduce.pipeline"] = lambda: shared_pipeline
-    runner = app.extensions["coproduce.jobs"] = JobRunner()
-    yield runner
-    runner.shutdown(timeout=60)
+    with app.app_context():
+        return background.job_queue()
+
+
+def drain(app: Flask) -> int:
+    """Run every queued job here, as a worker would."""
+    with app.app_context():
+        return run_pending(background.job_queue(), background.job_context())
 
 
 @pytest.fixture
@@ -93,16 +101,21 @@ def start(client: FlaskClient, slug: str, after_run: str = "0"):
     return client.post(f"/projects/{slug}/analysis", data={"after_run": after_run})
 
 
-def test_a_run_starts_in_the_background_reports_progress_and_makes_findings(
-    admin: FlaskClient, runner: JobRunner, project: str, session_factory: sessionmaker[Session]
+def test_a_run_is_queued_for_a_worker_reports_progress_and_makes_findings(
+    app: Flask, admin: FlaskClient, queue: JobQueue, project: str, session_factory: sessionmaker[Session]
 ) -> None:
     page = admin.get(f"/projects/{project}/analysis").get_data(as_text=True)
     assert "Run analysis" in page and "has not been analysed yet" in page
     response = start(admin, project)
     assert response.status_code == 302
     job_id = response.headers["Location"].rsplit("/", 1)[-1]
-    state = runner.wait(job_id, timeout=600)
+    waiting = admin.get(f"/projects/{project}/analysis/{job_id}/progress").get_json()
+    assert waiting["status"] == "queued" and waiting["running"]
+    assert "No worker is running: start one with `coproduce worker`" in waiting["message"]
+    assert drain(app) == 1
+    state = queue.get(job_id)
     assert state.status == "finished", state.error
+    assert state.detail["embedding"]["encoded"] >= 0 and state.requested_by == "admin@example.org"
     run_id = state.detail["run_id"]
 
     progress = admin.get(f"/projects/{project}/analysis/{job_id}/progress").get_json()
@@ -131,39 +144,46 @@ def test_a_run_starts_in_the_background_reports_progress_and_makes_findings(
 
 
 def test_a_second_start_is_refused_while_one_is_waiting_or_running(
-    admin: FlaskClient, runner: JobRunner, project: str, session_factory: sessionmaker[Session]
+    app: Flask,
+    admin: FlaskClient,
+    queue: JobQueue,
+    project: str,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
 ) -> None:
-    release = threading.Event()
-    blocker = runner.submit(release.wait, 60)  # keeps the analysis queued behind it
-    try:
-        job_id = start(admin, project).headers["Location"].rsplit("/", 1)[-1]
-        page = admin.get(f"/projects/{project}/analysis/{job_id}").get_data(as_text=True)
-        assert "Waiting" in page and '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
-        assert 'aria-live="polite"' in page and "<progress" in page and "runs.js" in page
-        assert admin.get(f"/projects/{project}/analysis/{job_id}/progress").get_json()["running"] is True
+    job_id = start(admin, project).headers["Location"].rsplit("/", 1)[-1]  # no worker: it stays queued
+    page = admin.get(f"/projects/{project}/analysis/{job_id}").get_data(as_text=True)
+    assert "Waiting" in page and '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert 'aria-live="polite"' in page and "<progress" in page and "runs.js" in page
+    assert "start one with `coproduce worker`" in page
+    assert admin.get(f"/projects/{project}/analysis/{job_id}/progress").get_json()["running"] is True
 
-        listing = admin.get(f"/projects/{project}/analysis").get_data(as_text=True)
-        assert "An analysis of this project is running" in listing and 'id="run-analysis"' not in listing
-        refused = start(admin, project)
-        assert refused.status_code == 302
-        assert "already running" in admin.get(refused.headers["Location"]).get_data(as_text=True)
-        assert len([j for j in runner.jobs() if j.key == f"analysis:{project}"]) == 1
+    worker = Worker(settings, session_factory)  # a worker that says it is alive (busy elsewhere)
+    worker.register()
+    message = admin.get(f"/projects/{project}/analysis/{job_id}/progress").get_json()["message"]
+    assert message == "Queued: waiting for the worker to start it."
 
-        # Stop it while it waits: it never starts, and nothing is written.
-        stopped = admin.post(f"/projects/{project}/analysis/{job_id}/cancel")
-        assert stopped.status_code == 302
-        assert runner.get(job_id).status == "cancelled"
-        assert "Stopped" in admin.get(f"/projects/{project}/analysis/{job_id}").get_data(as_text=True)
-    finally:
-        release.set()
-        runner.wait(blocker, timeout=10)
+    listing = admin.get(f"/projects/{project}/analysis").get_data(as_text=True)
+    assert "An analysis of this project is running" in listing and 'id="run-analysis"' not in listing
+    refused = start(admin, project)
+    assert refused.status_code == 302
+    assert "already running" in admin.get(refused.headers["Location"]).get_data(as_text=True)
+    assert len(queue.jobs(kind="analysis")) == 1
+
+    # Stop it while it waits: it never starts, and nothing is written.
+    stopped = admin.post(f"/projects/{project}/analysis/{job_id}/cancel")
+    assert stopped.status_code == 302
+    assert queue.get(job_id).status == "cancelled"
+    assert "Stopped" in admin.get(f"/projects/{project}/analysis/{job_id}").get_data(as_text=True)
+    drain(app)
+    assert queue.get(job_id).status == "cancelled"
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(AnalysisRun)) == 1  # the seed's run only
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "analysis.cancel")) is not None
 
 
 def test_a_run_left_running_by_another_process_blocks_starts_and_can_be_marked_stopped(
-    admin: FlaskClient, runner: JobRunner, seed: Seed, session_factory: sessionmaker[Session]
+    admin: FlaskClient, queue: JobQueue, seed: Seed, session_factory: sessionmaker[Session]
 ) -> None:
     with transaction(session_factory) as session:
         project = session.scalar(select(Project).where(Project.slug == seed.project_slug))
@@ -186,7 +206,7 @@ def test_a_run_left_running_by_another_process_blocks_starts_and_can_be_marked_s
 
     refused = start(admin, seed.project_slug, after_run=str(run_id))
     assert "already running" in admin.get(refused.headers["Location"]).get_data(as_text=True)
-    assert runner.jobs() == []
+    assert queue.jobs() == []
 
     admin.post(f"/projects/{seed.project_slug}/analysis/{run_id}/cancel")
     with session_factory() as session:
@@ -197,11 +217,11 @@ def test_a_run_left_running_by_another_process_blocks_starts_and_can_be_marked_s
 
 
 def test_a_page_older_than_the_newest_run_does_not_start_another(
-    admin: FlaskClient, runner: JobRunner, seed: Seed
+    admin: FlaskClient, queue: JobQueue, seed: Seed
 ) -> None:
     response = start(admin, seed.project_slug, after_run="0")  # the seed already has run 1
     assert "since you opened this page" in admin.get(response.headers["Location"]).get_data(as_text=True)
-    assert runner.jobs() == []
+    assert queue.jobs() == []
 
 
 def test_status_of_another_projects_run_or_an_unknown_job(admin: FlaskClient, seed: Seed) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from coproduce.frameworks.loader import load_framework
 from coproduce.pipeline.run import Pipeline
 from coproduce.services.audit import Actor
-from coproduce.services.jobs import JobRunner
+from coproduce.services.job_queue import InProcessWorker
 from coproduce.services.projects import create_project
 from coproduce.services.users import add_member, create_user
 from coproduce.store.db import transaction
@@ -27,6 +27,7 @@ from coproduce.store.models import AuditEvent, Finding, ReviewDecision, SignOff,
 from tests.conftest import GREEN_PAPER, SEED
 from tests.services.test_analysis import pipeline as cheap_pipeline
 from tests.webui.browser.conftest import DEV_SERVER_WARNINGS, LiveServer, check_accessibility, sign_in, sign_out
+from webui import background
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, *DEV_SERVER_WARNINGS]
 
@@ -55,11 +56,12 @@ def project(
         for role, email in PEOPLE.items():
             user = create_user(session, actor, email, role.replace("_", " ").title(), PASSWORD)
             add_member(session, actor, made, user, role)
-    # The analysis runs in the app's background runner with the session's embedder (models load once).
+    # The analysis runs on a queue worker inside this process, with the session's embedder (models load once).
     live_server.app.extensions["coproduce.pipeline"] = lambda: shared_pipeline
-    runner = live_server.app.extensions["coproduce.jobs"] = JobRunner()
+    with live_server.app.app_context():
+        worker = InProcessWorker(background.job_queue(), background.job_context()).start()
     yield SLUG
-    runner.shutdown(timeout=60)
+    worker.stop(timeout=60)
 
 
 def checked(page: Page, where: str) -> None:
