@@ -49,7 +49,8 @@ CELLS = [
     ),
     new_code_cell(
         "with factory() as session:\n"
-        "    redacted = session.scalars(select(Response).where(Response.redactions != [])).first()\n"
+        "    # the first answer with something redacted (compared in Python: JSON has no != on PostgreSQL)\n"
+        "    redacted = next(r for r in session.scalars(select(Response).order_by(Response.id)) if r.redactions)\n"
         "print(redacted.redacted_text)\nprint([r['type'] for r in redacted.redactions])"
     ),
     new_markdown_cell(
