@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -39,7 +40,9 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     app.jinja_options = {**app.jinja_options, "autoescape": True}
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key or security.instance_secret_key(settings.instance_dir),
-        SESSION_COOKIE_NAME="coproduce_session",
+        # "__Host-": the browser keeps it only if Secure, for this host, path / (OWASP session management).
+        SESSION_COOKIE_NAME="__Host-coproduce_session" if settings.secure_cookies else "coproduce_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_lifetime_minutes),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,

@@ -99,6 +99,7 @@ def login() -> ResponseReturnValue:
         if outcome.user is not None:
             target = safe_next(request.args.get("next"))
             session.clear()  # a fresh session: nothing set before sign-in survives it (fixation)
+            session.permanent = True  # expires after session_lifetime_minutes without a request
             login_user(SignedInUser(outcome.user))
             return redirect(target or url_for("index"))
         failure = TOO_MANY_ATTEMPTS if outcome.throttled else SIGN_IN_FAILED

@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -25,8 +26,43 @@ _MAX_ZIP_MEMBERS = 10_000
 _MAX_CONTROL_SHARE = 0.10
 # C0 and C1 control characters other than the whitespace ones, and lone surrogates.
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _BLANK_BYTES = frozenset(b" \t\r\n\x0b\x0c\x00")
+# What reading a damaged part of a zip raises: a bad local header or CRC (BadZipFile), broken deflate
+# data (zlib.error), a part cut short (EOFError), an offset before the start (ValueError), an unknown
+# compression method (NotImplementedError), an encrypted part (RuntimeError). Found by fuzzing.
+ZIP_PART_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    ValueError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+)
+_ZIP = "a zip archive (such as an .xlsx or .docx file)"
+# The first bytes of file types people might send by mistake (or on purpose).
+_SIGNATURES = (
+    (b"PK\x03\x04", _ZIP),
+    (b"PK\x05\x06", "an empty zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (.xls or .doc)"),
+    (b"%PDF-", "a PDF"),
+    (b"\x7fELF", "a program (ELF)"),
+    (b"\xcf\xfa\xed\xfe", "a program (Mach-O)"),
+    (b"\xfe\xed\xfa", "a program (Mach-O)"),
+    (b"\xca\xfe\xba\xbe", "a program (Mach-O or Java class)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+)
+# The folder every genuine package of each Office type has its parts in.
+_ZIP_PARTS = {".docx": "word/", ".xlsx": "xl/"}
+_TEXT_SUFFIXES = (".txt", ".csv", ".jsonl", ".json", ".tsv")
 
 
 def read_checked(path: Path, settings: Settings) -> bytes:
@@ -53,7 +89,84 @@ def read_checked(path: Path, settings: Settings) -> bytes:
             file=path,
             hint="Check that the export finished and saved; re-export the file and import it again",
         )
+    check_content_type(path, data, settings)
     return data
+
+
+def check_content_type(path: Path, data: bytes, settings: Settings) -> None:
+    """Refuse a file whose bytes are not what its name says: the type is read from the content, not
+    trusted from the extension. A .csv that is a zip, an .xlsx that is not one, a .pdf that is a
+    program, and Office files carrying macros or ActiveX controls are all refused before any parsing."""
+    suffix = Path(path).suffix.lower()
+    found = _signature(data)
+    if suffix in _ZIP_PARTS:
+        if found != _ZIP:
+            raise BadInputError(
+                f"the file is named {suffix} but holds {found or 'something else'}, not an Office document",
+                file=path,
+                hint=f"Open it in Word or Excel and save it as {suffix}, or give the file its right extension",
+            )
+        check_zip_container(path, data, settings)
+        _check_office_parts(path, data, suffix)
+    elif suffix == ".pdf":
+        if b"%PDF-" not in data[:1024]:
+            raise BadInputError(
+                f"the file is named .pdf but holds {found or 'something else'}, not a PDF",
+                file=path,
+                hint="Export the document to PDF again, or give the file its right extension",
+            )
+    elif suffix in _TEXT_SUFFIXES and found:
+        raise BadInputError(
+            f"the file is named {suffix} but holds {found}, not text",
+            file=path,
+            hint=f"Give the file its right extension, or export it again as {suffix}",
+        )
+
+
+def _signature(data: bytes) -> str:
+    """What the first bytes say a file is ('' for anything not recognised, such as text)."""
+    for magic, what in _SIGNATURES:
+        if data.startswith(magic):
+            return what
+    # "MZ" alone could start a line of text; a Windows program has binary bytes right after it.
+    if data.startswith(b"MZ") and b"\x00" in data[:64]:
+        return "a Windows program"
+    return ""
+
+
+def _check_office_parts(path: Path, data: bytes, suffix: str) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        lowered = [name.lower() for name in names]
+        if not any(name.startswith(_ZIP_PARTS[suffix]) for name in lowered):
+            raise BadInputError(
+                f"the file is a zip archive but not a {suffix} document (it has no {_ZIP_PARTS[suffix]} parts)",
+                file=path,
+                hint=f"Open it in Word or Excel and save it as {suffix}",
+            )
+        macro = next((n for n in names if n.lower().endswith("vbaproject.bin") or "/activex/" in f"/{n.lower()}"), None)
+        listed = next((i for i in archive.infolist() if i.filename.lower() == "[content_types].xml"), None)
+        # The content types list is a few kilobytes; a huge one is not read (and is no Office file).
+        try:
+            types = archive.read(listed) if listed is not None and listed.file_size < _RATIO_CHECK_MIN_BYTES else b""
+        except ZIP_PART_ERRORS as exc:
+            raise damaged_office_file(path, exc) from exc
+    if macro or b"macroenabled" in types.lower():
+        raise BadInputError(
+            f"the {suffix} file contains macros or ActiveX controls" + (f" ({macro})" if macro else ""),
+            file=path,
+            hint=f"Save a copy without macros (as a plain {suffix}) and import that",
+        )
+
+
+def damaged_office_file(path: Path, exc: BaseException) -> BadInputError:
+    """The error for a .docx/.xlsx whose zip or XML inside is damaged (cut short, edited, corrupted)."""
+    kind = Path(path).suffix.lower() or "Office"
+    return BadInputError(
+        f"the {kind} file is damaged and cannot be read ({type(exc).__name__}: {exc})",
+        file=path,
+        hint=f"Open it in Word or Excel and save it again as {kind}, or export it as .csv or .txt",
+    )
 
 
 def sha256_of(data: bytes) -> str:
@@ -102,6 +215,14 @@ def check_zip_container(path: Path, data: bytes, settings: Settings) -> None:
                 file=path,
                 hint="Save the document again from Word or Excel, or raise the max_zip_ratio setting",
             )
+
+
+def clean_text(text: str) -> str:
+    """Text as it is stored: control characters other than tab and newline removed (a NUL cannot be
+    stored in PostgreSQL, written to .docx/.xlsx XML, or shown), and so are the direction overrides,
+    embeddings and isolates (U+202A-U+202E, U+2066-U+2069), which can make text on a page or in a
+    report read differently from what was stored ("Trojan Source"). Direction marks (U+200E/F) stay."""
+    return _UNSAFE_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def decode_text(data: bytes, path: Path) -> str:

@@ -105,9 +105,12 @@ def test_lone_carriage_returns_become_newlines() -> None:
 def test_png_named_csv_is_refused(tmp_path: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
     path = write(tmp_path, "picture.csv", png + bytes(range(256)) * 4)
-    with pytest.raises(BadInputError, match="binary file") as info:
+    with pytest.raises(BadInputError, match=r"named \.csv but holds a PNG image") as info:
         decode_text(read_checked(path, SETTINGS), path)
     assert "picture.csv" in str(info.value)
+    # Without a known signature, the binary check still refuses it.
+    with pytest.raises(BadInputError, match="binary file"):
+        decode_text(png[8:] + bytes(range(256)) * 4, path)
 
 
 def test_control_characters_without_nuls_are_refused() -> None:
