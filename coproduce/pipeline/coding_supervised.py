@@ -22,6 +22,7 @@ is praise under "What could we do better?").
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -337,6 +338,12 @@ class SupervisedCoder:
             return supervised
         zero_shot = self.zero_shot.confidence(vectors, framework)
         return np.where(np.isnan(supervised), zero_shot, supervised)
+
+    def for_partitions(self, vectors: np.ndarray, framework: FrameworkSpec) -> SupervisedCoder:
+        """A copy that codes any slice of ``vectors`` as this coder codes them all (see ZeroShotCoder's)."""
+        fixed = copy.copy(self)
+        fixed.zero_shot = self.zero_shot.for_partitions(vectors, framework)
+        return fixed
 
     def code(
         self,

@@ -13,6 +13,7 @@ code, at most ``max_codes`` per segment. Defaults were measured on the SEND seed
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 
@@ -67,6 +68,7 @@ class ZeroShotCoder:
         self.temperature = temperature
         self._prototypes: dict[tuple, list[np.ndarray]] = {}
         self.code_floors: dict[str, float] = {}  # raised floors for codes a panel has seen rarely (calibrate())
+        self._fixed_centre: np.ndarray | None = None  # set only on copies made by for_partitions()
 
     def fit(self, framework: FrameworkSpec, examples: Sequence[LabelledExample], embed: Embedder) -> None:
         """Nothing to learn; keeps the embedder for the prototypes and embeds them once."""
@@ -107,9 +109,22 @@ class ZeroShotCoder:
         raw = self.similarities(vectors, framework)
         if not len(raw):
             return raw
+        return raw - (self._fixed_centre if self._fixed_centre is not None else self._centre(raw))
+
+    def _centre(self, raw: np.ndarray) -> np.ndarray:
         n = len(raw)
-        centre = (n * raw.mean(axis=0) + self.batch_prior * raw.mean()) / (n + self.batch_prior)
-        return raw - centre
+        return (n * raw.mean(axis=0) + self.batch_prior * raw.mean()) / (n + self.batch_prior)
+
+    def for_partitions(self, vectors: np.ndarray, framework: FrameworkSpec) -> ZeroShotCoder:
+        """A copy that codes any slice of ``vectors`` as this coder codes all of them together.
+
+        Scores are centred on the batch coded together; coding in partitions (``pipeline.distributed``) would
+        otherwise centre each partition on itself. The copy keeps the centre of the whole batch instead.
+        """
+        fixed = copy.copy(self)
+        raw = self.similarities(vectors, framework)
+        fixed._fixed_centre = self._centre(raw) if len(raw) else None
+        return fixed
 
     def confidence(self, vectors: np.ndarray, framework: FrameworkSpec) -> np.ndarray:
         """Segments x codes in [0, 1]; at least 0.5 exactly when a code clears both the floor and the margin."""

@@ -107,35 +107,53 @@ class SentenceEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        keys = [text_key(self.model_id, t) for t in texts]
-        found = self.cache.get_many(list(dict.fromkeys(keys)))
-        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        keys, found, missing = self.lookup(texts)
         if missing:
             found.update(self._encode(missing))
         return np.vstack([found[k] for k in keys]).astype(np.float32)
+
+    def lookup(self, texts: Sequence[str]) -> tuple[list[str], dict[str, np.ndarray], dict[str, str]]:
+        """(key per text, cached vectors by key, texts still to encode by key, each distinct text once)."""
+        keys = [text_key(self.model_id, t) for t in texts]
+        found = self.cache.get_many(list(dict.fromkeys(keys)))
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        return keys, found, missing
 
     def _encode(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
         import torch
 
         torch.set_num_threads(os.cpu_count() or 1)
-        items = sorted(missing.items(), key=lambda kv: len(kv[1]))  # similar lengths pad less
+        batches = length_sorted_batches(missing, self.batch_size)
         out: dict[str, np.ndarray] = {}
-        for start in range(0, len(items), self.batch_size):
-            batch = items[start : start + self.batch_size]
-            vectors = self.model.encode(
-                [t for _, t in batch],
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            chunk = {k: v.astype(np.float32) for (k, _), v in zip(batch, vectors, strict=True)}
+        done = 0
+        for batch in batches:
+            vectors = encode_batch(self.model, [t for _, t in batch], self.batch_size)
+            chunk = {k: v for (k, _), v in zip(batch, vectors, strict=True)}
             self.cache.put_many(chunk)
             out.update(chunk)
             self.encoded += len(batch)
+            done += len(batch)
             if self.progress:
-                self.progress(min(start + self.batch_size, len(items)), len(items))
+                self.progress(done, len(missing))
         return out
+
+
+def length_sorted_batches(missing: dict[str, str], batch_size: int) -> list[list[tuple[str, str]]]:
+    """(key, text) batches in order of text length: similar lengths pad less.
+
+    A vector depends (by about 1e-7) on the other texts padded into its batch, so whoever encodes these texts,
+    in one process or spread over workers (``pipeline.distributed``), uses exactly these batches.
+    """
+    items = sorted(missing.items(), key=lambda kv: len(kv[1]))
+    return [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+
+
+def encode_batch(model: Any, texts: Sequence[str], batch_size: int) -> np.ndarray:
+    """One batch through the model: L2-normalised float32 vectors."""
+    vectors = model.encode(
+        list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return np.asarray(vectors, dtype=np.float32)
 
 
 CACHE_FILENAME = "embeddings.sqlite"

@@ -35,6 +35,7 @@ from coproduce.pipeline.base import (
     ThemeFound,
     Unprocessed,
 )
+from coproduce.pipeline.executor import InProcessExecutor, StageExecutor
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -76,6 +77,7 @@ class Pipeline:
         campaign_detector: CampaignDetector | None = None,
         quote_picker: QuotePicker | None = None,
         result_cache: ResultCache | None = None,
+        executor: StageExecutor | None = None,
         seed: int = 42,
     ):
         from coproduce.pipeline import defaults
@@ -88,6 +90,9 @@ class Pipeline:
         self.campaign_detector = campaign_detector or defaults.campaign_detector(seed)
         self.quote_picker = quote_picker or defaults.quote_picker()
         self.result_cache = result_cache
+        # Where segmentation, embedding, coding and stance run; results are the same either way, so the executor
+        # is not part of the run's configuration (describe()), only of its manifest.
+        self.executor: StageExecutor = executor or InProcessExecutor()
         self.seed = seed
 
     def describe(self) -> dict[str, Any]:
@@ -123,18 +128,23 @@ class Pipeline:
             say(stage, 1, 1)
             return value
 
-        segmented = timed("segment", lambda: self.segmenter.segment(data.responses))
-        unprocessed["segment"] = segmented.unprocessed
-        segments: list[SegmentText] = segmented.items
-        vectors = timed("embed", lambda: self.embedder.embed([s.text for s in segments]))
+        executor = self.executor
+        with executor:
+            segmented = timed("segment", lambda: executor.segment(self.segmenter, data.responses))
+            unprocessed["segment"] = segmented.unprocessed
+            segments: list[SegmentText] = segmented.items
+            vectors = timed("embed", lambda: executor.embed(self.embedder, [s.text for s in segments]))
 
-        timed("fit", lambda: self._fit(data))
-        number = {r.response_id: r.question_number for r in data.responses}
-        questions = [None if number.get(s.response_id) is None else f"q{number[s.response_id]}" for s in segments]
-        coded = timed("code", lambda: self.coder.code(segments, vectors, data.framework, questions))
-        unprocessed["code"] = coded.unprocessed
-        stanced = timed("stance", lambda: self.stance_classifier.classify(segments, vectors, data.framework))
-        unprocessed["stance"] = stanced.unprocessed
+            timed("fit", lambda: self._fit(data))
+            number = {r.response_id: r.question_number for r in data.responses}
+            questions = [None if number.get(s.response_id) is None else f"q{number[s.response_id]}" for s in segments]
+            coded = timed("code", lambda: executor.code(self.coder, segments, vectors, data.framework, questions))
+            unprocessed["code"] = coded.unprocessed
+            stanced = timed(
+                "stance", lambda: executor.classify(self.stance_classifier, segments, vectors, data.framework)
+            )
+            unprocessed["stance"] = stanced.unprocessed
+            execution = executor.describe()
 
         by_response = {r.response_id: r for r in data.responses}
         context = {
@@ -166,6 +176,7 @@ class Pipeline:
 
         manifest = self.describe()
         manifest["models"] = _models(self)
+        manifest["execution"] = execution
         return PipelineOutput(
             segments=segments,
             vectors=vectors,
