@@ -150,6 +150,7 @@ class Pipeline:
         context = {
             "question_of_segment": {s.key: by_response[s.response_id].question_number for s in segments},
             "respondent_of_segment": {s.key: by_response[s.response_id].respondent_id for s in segments},
+            "respondent_type_of_segment": {s.key: by_response[s.response_id].respondent_type for s in segments},
             "seed": self.seed,
         }
         # Themes and campaigns depend only on the text (not on human coding), so an unchanged input

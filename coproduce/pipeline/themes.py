@@ -122,7 +122,9 @@ class BERTopicThemeFinder:
 
     * ``"respondent_of_segment"``: ``{key: respondent_id}``, required (themes need respondent counts);
     * ``"question_of_segment"``: ``{key: question_number | None}``, optional (absent: no questions);
-    * ``"seed"``: optional int, the UMAP random_state (default ``settings.seed``).
+    * ``"seed"``: optional int, the UMAP random_state (default ``settings.seed``);
+    * ``"respondent_type_of_segment"``: ``{key: respondent type}``, optional: with the question, the strata
+      of the sample a large group is fitted on (``max_fit_segments``).
 
     Groups: one per question number (keys ``"q6-t1"``...), plus ``"all"`` (``question_number=None``,
     keys ``"all-t1"``...) over every segment, unless all segments belong to one numbered question
@@ -155,6 +157,7 @@ class BERTopicThemeFinder:
             raise ValueError(f"{len(segments)} segments but {len(vectors)} vectors")
         question_of, respondent_of = _segment_maps(segments, context)
         seed = int(context.get("seed", self.settings.seed))
+        type_of = dict(context.get("respondent_type_of_segment") or {})  # optional: strata of the fit sample
         vectors = np.asarray(vectors, dtype=np.float32)
         result: StageResult[ThemeFound] = StageResult(items=[])
         if not segments:
@@ -165,7 +168,9 @@ class BERTopicThemeFinder:
         raw: list[ThemeFound] = []
         groups = _groups(segments, question_of, respondent_of, self.settings.across_questions)
         for group in groups:
-            themes, skipped = self._themes_for(group, segments, vectors, codes, texts, code_vectors, seed)
+            themes, skipped = self._themes_for(
+                group, segments, vectors, codes, texts, code_vectors, seed, question_of, type_of
+            )
             raw.extend(themes)
             result.unprocessed.extend(skipped)
         vector_of = {s.key: vectors[i] for i, s in enumerate(segments)}
@@ -184,6 +189,8 @@ class BERTopicThemeFinder:
         code_texts: list[str],
         code_vectors: np.ndarray,
         seed: int,
+        question_of: dict[SegmentKey, int | None],
+        type_of: dict[SegmentKey, str],
     ) -> tuple[list[ThemeFound], list[Unprocessed]]:
         n = len(group.indices)
         if n < self.settings.min_segments:
@@ -191,7 +198,8 @@ class BERTopicThemeFinder:
             return [], [Unprocessed(item=f"theme group {group.name}", reason=reason)]
         docs = [segments[i].text for i in group.indices]
         x = vectors[group.indices]
-        fit_rows = _fit_sample(n, self.settings.max_fit_segments, seed)
+        strata = [(question_of.get(segments[i].key), type_of.get(segments[i].key)) for i in group.indices]
+        fit_rows = _fit_sample(n, self.settings.max_fit_segments, seed, strata)
         try:
             fitted, keywords = _fit_topics(
                 [docs[r] for r in fit_rows],
@@ -256,11 +264,29 @@ class BERTopicThemeFinder:
         return None, False
 
 
-def _fit_sample(n: int, limit: int, seed: int) -> list[int]:
-    """All rows, or a seeded sample of ``limit`` of them (sorted, so the fit sees segments in order)."""
+def _fit_sample(n: int, limit: int, seed: int, strata: Sequence[Any] | None = None) -> list[int]:
+    """All rows, or a seeded sample of ``limit`` of them, stratified: each stratum (question and respondent
+    type) keeps its share of the rows (largest remainders get the rounding), so a small group such as
+    young people is in the fit in proportion instead of by luck. Sorted, so the fit sees segments in order."""
     if n <= limit:
         return list(range(n))
-    return sorted(np.random.default_rng(seed).choice(n, size=limit, replace=False).tolist())
+    rng = np.random.default_rng(seed)
+    if strata is None:
+        return sorted(rng.choice(n, size=limit, replace=False).tolist())
+    rows_of: dict[str, list[int]] = {}
+    for row, stratum in enumerate(strata):
+        rows_of.setdefault(repr(stratum), []).append(row)
+    names = sorted(rows_of)
+    exact = {name: limit * len(rows_of[name]) / n for name in names}
+    quota = {name: int(exact[name]) for name in names}
+    spare = limit - sum(quota.values())
+    for name in sorted(names, key=lambda k: (-(exact[k] - quota[k]), k))[:spare]:
+        quota[name] += 1
+    chosen: list[int] = []
+    for name in names:
+        rows = rows_of[name]
+        chosen.extend(rows[i] for i in rng.choice(len(rows), size=quota[name], replace=False).tolist())
+    return sorted(chosen)
 
 
 def _assign_all(n: int, fit_rows: list[int], fitted: list[int], x: np.ndarray, min_similarity: float) -> list[int]:

@@ -209,3 +209,18 @@ def test_large_groups_fit_on_a_sample_and_assign_the_rest(embedder, corpus, fram
     # Segments outside the sample joined the themes their topic belongs to, and nothing was mixed up.
     assert sum(len(t.segments) for t in themes) > 80
     assert all(dominant(t, corpus)[1] >= 0.9 for t in themes)
+
+
+def test_the_fit_sample_keeps_each_strata_share_and_is_repeatable():
+    from coproduce.pipeline.themes import _fit_sample
+
+    # 900 parent carers and 100 young people over two questions; a sample of 100 keeps the 9:1 split.
+    strata = [(1 + i % 2, "young_person" if i % 10 == 0 else "parent_carer") for i in range(1000)]
+    rows = _fit_sample(1000, 100, seed=5, strata=strata)
+    assert len(rows) == len(set(rows)) == 100 and rows == sorted(rows)
+    young = sum(strata[r][1] == "young_person" for r in rows)
+    assert young == 10
+    assert sum(strata[r][0] == 1 for r in rows) == 50
+    assert rows == _fit_sample(1000, 100, seed=5, strata=strata)
+    assert rows != _fit_sample(1000, 100, seed=6, strata=strata)
+    assert _fit_sample(50, 100, seed=5, strata=strata[:50]) == list(range(50))  # small groups: every row
