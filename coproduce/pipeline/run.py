@@ -130,7 +130,16 @@ class Pipeline:
 
         executor = self.executor
         with executor:
-            segmented = timed("segment", lambda: executor.segment(self.segmenter, data.responses))
+            # Segments depend only on each response's id and text: a re-run after review reuses them.
+            segmented = timed(
+                "segment",
+                lambda: self._cached(
+                    "segment",
+                    [self.segmenter, [(r.response_id, r.text) for r in data.responses]],
+                    SegmentText,
+                    lambda: executor.segment(self.segmenter, data.responses),
+                ),
+            )
             unprocessed["segment"] = segmented.unprocessed
             segments: list[SegmentText] = segmented.items
             vectors = timed("embed", lambda: executor.embed(self.embedder, [s.text for s in segments]))
