@@ -22,7 +22,12 @@ def engine() -> Engine:
 
 
 def get_session() -> Session:
-    """This request's session, opened on first use."""
+    """This request's session, opened on first use.
+
+    On SQLite it reads without holding a transaction (pysqlite's default), so requests read beside the
+    writer in WAL mode; a write begins the transaction at its first INSERT/UPDATE/DELETE, and a service
+    that reads in order to write takes the write lock first (``store.db.lock_for_write``, e.g. review
+    decisions), so the lock is held for the write, not for the whole request."""
     if "db_session" not in g:
         factory: sessionmaker[Session] = current_app.extensions["coproduce.session_factory"]
         g.db_session = factory()

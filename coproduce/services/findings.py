@@ -9,12 +9,12 @@ and every signer gets an in-app notification saying what changed and who changed
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from coproduce.errors import BadInputError
@@ -34,6 +34,7 @@ from coproduce.store.models import (
     Stance,
     Standard,
     code_standard,
+    finding_segment,
     utcnow,
 )
 
@@ -73,17 +74,20 @@ def record_finding_change(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    recount: Callable[[Finding], bool] | None = None,
 ) -> bool:
     """Mark ``finding`` as changed by ``actor``; returns True when it was signed off and is now reopened.
 
     The caller has already made the change on the row (or on rows the finding counts). The version
     goes up here, so a person holding an older copy gets an optimistic-locking conflict, and any
-    sign-off given to an earlier version stops counting.
+    sign-off given to an earlier version stops counting. A counted finding is brought up to date by
+    ``recount`` (True when its figures, statement or links changed) when given, e.g. the exact
+    incremental update of ``services.finding_delta`` after a review decision; otherwise by a full recount.
     """
     was_signed = finding.status == "signed_off"
     if finding.kind in RECOUNTED_KINDS:
         old = {"respondents": finding.figures.get("respondents"), "statement": finding.statement}
-        if refresh_figures(session, [finding]):
+        if recount(finding) if recount is not None else refresh_figures(session, [finding]):
             new = {"respondents": finding.figures.get("respondents"), "statement": finding.statement}
             changed = [k for k in old if old[k] != new[k]]
             before = {**{k: old[k] for k in changed}, **(before or {})}
@@ -182,49 +186,64 @@ def _refresh_one(session: Session, finding: Finding) -> bool:
     )
     if finding.kind == "question_code":
         in_project = in_project.where(Response.question_id == finding.question_id)
-    # Effective codes per segment, among the codes this finding counts.
+    # Every assignment of the counted codes with its segment's place, respondent and stance, as plain
+    # rows in one query (ORM objects and id lists in bound parameters cost seconds at 100,000 segments).
     rows = session.execute(
-        select(Segment.id, Segment.response_id, Segment.position, CodeAssignment.code_id, CodeAssignment.status)
+        select(
+            Segment.id,
+            Segment.response_id,
+            Segment.position,
+            CodeAssignment.code_id,
+            CodeAssignment.status,
+            Response.respondent_id,
+            Stance.key,
+        )
         .join(CodeAssignment, CodeAssignment.segment_id == Segment.id)
+        .join(Response, Segment.response_id == Response.id)
+        .outerjoin(Stance, Segment.stance_id == Stance.id)
         .where(
             Segment.response_id.in_(in_project.with_only_columns(Response.id).scalar_subquery()),
             CodeAssignment.code_id.in_(code_ids),
         )
     ).all()
-    key_of = {seg_id: (response_id, position) for seg_id, response_id, position, _, _ in rows}
+    key_of: dict[int, tuple[int, int]] = {}
+    respondent_of: dict[int, int] = {}
+    stance_of: dict[int, str | None] = {}
     by_status: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for seg_id, _, _, code_id, status in rows:
+    for seg_id, response_id, position, code_id, status, respondent_id, stance_key in rows:
+        key_of[seg_id] = (response_id, position)
+        respondent_of[seg_id] = respondent_id
+        stance_of[seg_id] = stance_key
         by_status[status].append((seg_id, code_id))
     effective = effective_codes(by_status["suggested"], by_status["accepted"], by_status["rejected"])
     segment_ids = sorted(effective, key=lambda s: key_of[s])
     keys = [key_of[s] for s in segment_ids]
 
-    responses = {rid: (respondent, kind) for rid, respondent, kind in session.execute(in_project)}
-    respondent_of = {s: responses[key_of[s][0]][0] for s in segment_ids}
-    type_of = {respondent: kind for respondent, kind in responses.values()}
     if finding.kind == "question_code":
-        answered = session.execute(
-            select(Response.respondent_id, Response.redacted_text, Response.scale_answer)
-            .join(Respondent, Response.respondent_id == Respondent.id)
-            .where(Respondent.project_id == project_id, Response.question_id == finding.question_id)
+        type_of = dict(
+            session.execute(
+                select(Response.respondent_id, Respondent.respondent_type)
+                .join(Respondent, Response.respondent_id == Respondent.id)
+                .where(Respondent.project_id == project_id, Response.question_id == finding.question_id)
+            ).all()
         )
-        base = {respondent for respondent, text, scale in answered if (text or "").strip() or scale}
+        base = _answered(session, project_id, finding.question_id)
     else:
+        type_of = dict(
+            session.execute(
+                select(Respondent.id, Respondent.respondent_type)
+                .where(Respondent.project_id == project_id)
+                .where(Respondent.id.in_(in_project.with_only_columns(Response.respondent_id).scalar_subquery()))
+            ).all()
+        )
         base = set(type_of)
     campaign = _campaign_respondents(session, project_id)
-    respondents = set(respondent_of.values())
+    respondents = {respondent_of[s] for s in segment_ids}
 
-    stance_keys: dict[int, str] = dict(
-        session.execute(
-            select(Segment.id, Stance.key)
-            .join(Stance, Segment.stance_id == Stance.id)
-            .where(Segment.id.in_(segment_ids))
-        ).all()
-    )
     stance_respondents: dict[str, set[int]] = defaultdict(set)
     for s in segment_ids:
-        if s in stance_keys:
-            stance_respondents[stance_keys[s]].add(respondent_of[s])
+        if stance_of[s] is not None:
+            stance_respondents[stance_of[s]].add(respondent_of[s])
     kept = set(keys)
     old = dict(finding.figures or {})
     figures: dict[str, Any] = {
@@ -243,16 +262,80 @@ def _refresh_one(session: Session, finding: Finding) -> bool:
         if (old.get("respondents"), old.get("base")) != (figures["respondents"], figures["base"]):
             figures["statement_check"] = True  # a person wrote it for other numbers
         statement = finding.statement
-    if figures == old and statement == finding.statement and _linked(session, finding) == set(segment_ids):
+    linked = _linked(session, finding)
+    wanted = set(segment_ids)
+    if figures == old and statement == finding.statement and linked == wanted:
         return False
     finding.figures = figures
     finding.statement = statement
-    finding.segments = list(session.scalars(select(Segment).where(Segment.id.in_(segment_ids)).order_by(Segment.id)))
+    _relink(session, finding, linked, wanted)
     return True
 
 
+def _answered(
+    session: Session, project_id: int, question_id: int | None, respondent_type: str | None = None
+) -> set[int]:
+    """Respondents (of ``respondent_type`` when given) who answered the question: some text that is not
+    only whitespace, or a closed answer.
+
+    Only the first 200 characters of each answer are read; the rare answer whose start is all
+    whitespace is read in full."""
+    answered: set[int] = set()
+    blank_start: list[int] = []
+    query = (
+        select(Response.id, Response.respondent_id, func.substr(Response.redacted_text, 1, 200), Response.scale_answer)
+        .join(Respondent, Response.respondent_id == Respondent.id)
+        .where(Respondent.project_id == project_id, Response.question_id == question_id)
+    )
+    if respondent_type is not None:
+        query = query.where(Respondent.respondent_type == respondent_type)
+    for response_id, respondent, head, scale in session.execute(query):
+        if scale or (head or "").strip():
+            answered.add(respondent)
+        elif head:
+            blank_start.append(response_id)
+    for start in range(0, len(blank_start), 500):
+        chunk = blank_start[start : start + 500]
+        for respondent, text_ in session.execute(
+            select(Response.respondent_id, Response.redacted_text).where(Response.id.in_(chunk))
+        ):
+            if (text_ or "").strip():
+                answered.add(respondent)
+    return answered
+
+
 def _linked(session: Session, finding: Finding) -> set[int]:
-    return {s.id for s in finding.segments}
+    return set(session.scalars(select(finding_segment.c.segment_id).where(finding_segment.c.finding_id == finding.id)))
+
+
+def _linked_among(session: Session, finding: Finding, segment_ids: Iterable[int]) -> set[int]:
+    """The finding's links to any of ``segment_ids``."""
+    wanted, found = sorted(set(segment_ids)), set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            session.scalars(
+                select(finding_segment.c.segment_id).where(
+                    finding_segment.c.finding_id == finding.id,
+                    finding_segment.c.segment_id.in_(wanted[start : start + 500]),
+                )
+            )
+        )
+    return found
+
+
+def _relink(session: Session, finding: Finding, linked: set[int], wanted: set[int]) -> None:
+    """Make the finding's supporting segments ``wanted``, writing only the links that change."""
+    session.flush()  # pending ORM changes to the collection first, so the rows below are the truth
+    gone, new = sorted(linked - wanted), sorted(wanted - linked)
+    for start in range(0, len(gone), 500):
+        session.execute(
+            delete(finding_segment).where(
+                finding_segment.c.finding_id == finding.id, finding_segment.c.segment_id.in_(gone[start : start + 500])
+            )
+        )
+    if new:
+        session.execute(insert(finding_segment), [{"finding_id": finding.id, "segment_id": s} for s in new])
+    session.expire(finding, ["segments"])
 
 
 def _statement_for(session: Session, finding: Finding, figures: dict[str, Any]) -> str:

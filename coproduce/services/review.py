@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from coproduce.errors import BadInputError
 from coproduce.services import access
 from coproduce.services.audit import Actor, record
+from coproduce.services.finding_delta import ReviewDelta
 from coproduce.services.findings import findings_touched_by_codes, record_finding_change
 from coproduce.services.segment_filters import ids_in_project
 from coproduce.store.models import (
@@ -179,13 +180,16 @@ def _touch_findings(
     segment_ids: Iterable[int],
     code_ids: Iterable[int],
     reason: str,
+    delta: ReviewDelta,
     extra: Sequence[Finding] = (),
 ) -> tuple[int, ...]:
+    """Record every finding the change moved; counted ones are updated by ``delta`` (exact, incremental)."""
     session.flush()
     findings = {f.id: f for f in findings_touched_by_codes(session, project.id, segment_ids, code_ids)}
     findings.update({f.id: f for f in extra})
+    delta.lock(findings.values())  # no-op for those locked before the change; theme findings are only bumped
     for finding_id in sorted(findings):
-        record_finding_change(session, actor, findings[finding_id], reason)
+        record_finding_change(session, actor, findings[finding_id], reason, recount=delta.recount)
     return tuple(sorted(findings))
 
 
@@ -234,6 +238,9 @@ def _decide_one(
     if human_only and assignment.origin != "human":
         raise BadInputError("Only a code a person added can be removed; reject a model suggestion instead")
     segment_id = assignment.segment_id or 0
+    delta = ReviewDelta(session, project.id, [segment_id])  # locks and re-reads the segment and its codes
+    if (assignment.status == "rejected") == (action == "accept"):  # this decision moves the counts
+        delta.capture([assignment.code_id])
     changed, effective = _apply(session, actor, project, user, assignment, action, comment)
     _mark_seen(session, user, [segment_id])
     label = assignment.code.label
@@ -241,7 +248,7 @@ def _decide_one(
     findings: tuple[int, ...] = ()
     if effective:
         findings = _touch_findings(
-            session, actor, project, [segment_id], [assignment.code_id], f"code “{label}” {verb} on a segment"
+            session, actor, project, [segment_id], [assignment.code_id], f"code “{label}” {verb} on a segment", delta
         )
     message = f"Code “{label}” {verb}." if changed else f"Code “{label}” was already {assignment.status}."
     return ReviewOutcome(changed, message, (segment_id,), findings)
@@ -307,6 +314,8 @@ def recode(
     if new_code.id == old.code_id:
         raise BadInputError(f"The segment already has “{new_code.label}”: choose a different code", field="to_code")
     segment_id = old.segment_id or 0
+    delta = ReviewDelta(session, project.id, [segment_id])
+    delta.capture([old.code_id, new_code.id])
     old_code = old.code
     before = _state(old)
     old_counted = old.status != "rejected"
@@ -333,6 +342,7 @@ def recode(
         [segment_id],
         changed_codes,
         f"a segment recoded from “{old_code.label}” to “{new_code.label}”",
+        delta,
     )
     return ReviewOutcome(True, f"Recoded from “{old_code.label}” to “{new_code.label}”.", (segment_id,), findings)
 
@@ -344,17 +354,19 @@ def add_code(
     user = reviewer(session, actor, project)
     _segment(session, project, segment_id)
     chosen = _code(session, project, code)
+    delta = ReviewDelta(session, project.id, [segment_id])
     rows = _rows_for(session, segment_id, chosen.id)
     if rows and all(r.status == "accepted" for r in rows):
         _mark_seen(session, user, [segment_id])
         return ReviewOutcome(False, f"The segment already has “{chosen.label}”.", (segment_id,))
+    delta.capture([chosen.id])
     row, added = _give_code(session, actor, project, user, segment_id, chosen, "review.add")
     _decide(session, user, segment_id, row, "add", to_code=chosen, comment=comment)
     _mark_seen(session, user, [segment_id])
     findings: tuple[int, ...] = ()
     if added:
         findings = _touch_findings(
-            session, actor, project, [segment_id], [chosen.id], f"code “{chosen.label}” added to a segment"
+            session, actor, project, [segment_id], [chosen.id], f"code “{chosen.label}” added to a segment", delta
         )
     return ReviewOutcome(True, f"Code “{chosen.label}” added.", (segment_id,), findings)
 
@@ -369,6 +381,7 @@ def set_stance(
     """
     user = reviewer(session, actor, project)
     segment = _segment(session, project, segment_id)
+    delta = ReviewDelta(session, project.id, [segment_id])
     chosen: Stance | None = None
     if stance not in (None, ""):
         if isinstance(stance, int):
@@ -384,6 +397,12 @@ def set_stance(
     label = chosen.label if chosen else "no stance"
     if segment.stance_id == new_id and (segment.stance_origin == "human" or new_id is None):
         return ReviewOutcome(False, f"The stance was already “{label}”.", (segment_id,))
+    code_ids = session.scalars(
+        select(CodeAssignment.code_id).where(
+            CodeAssignment.segment_id == segment_id, CodeAssignment.status != "rejected"
+        )
+    ).all()
+    delta.capture(code_ids)
     before = {"stance": segment.stance.key if segment.stance else None, "stance_origin": segment.stance_origin}
     segment.stance_id, segment.stance = new_id, chosen
     segment.stance_origin = "human" if chosen else None
@@ -397,11 +416,6 @@ def set_stance(
         before=before,
         after={"stance": chosen.key if chosen else None, "stance_origin": segment.stance_origin},
     )
-    code_ids = session.scalars(
-        select(CodeAssignment.code_id).where(
-            CodeAssignment.segment_id == segment_id, CodeAssignment.status != "rejected"
-        )
-    ).all()
     theme_findings = session.scalars(
         select(Finding).where(
             Finding.project_id == project.id,
@@ -414,7 +428,7 @@ def set_stance(
         )
     ).all()
     findings = _touch_findings(
-        session, actor, project, [segment_id], code_ids, f"a segment's stance set to “{label}”", theme_findings
+        session, actor, project, [segment_id], code_ids, f"a segment's stance set to “{label}”", delta, theme_findings
     )
     return ReviewOutcome(True, f"Stance set to “{label}”.", (segment_id,), findings)
 
@@ -431,6 +445,8 @@ def bulk(
         raise BadInputError("Select at least one code", field="assignment_id")
     user = reviewer(session, actor, project)
     assignments = [_assignment(session, project, aid) for aid in wanted]  # all checked before any change
+    delta = ReviewDelta(session, project.id, {a.segment_id or 0 for a in assignments})
+    delta.capture({a.code_id for a in assignments if (a.status == "rejected") == (action == "accept")})
     changed_segments: set[int] = set()
     changed_codes: set[int] = set()
     changed = 0
@@ -444,7 +460,7 @@ def bulk(
     _mark_seen(session, user, segments)
     verb = "accepted" if action == "accept" else "rejected"
     findings = _touch_findings(
-        session, actor, project, changed_segments, changed_codes, f"{changed} codes {verb} in bulk"
+        session, actor, project, changed_segments, changed_codes, f"{changed} codes {verb} in bulk", delta
     )
     noun = "code" if changed == 1 else "codes"
     return ReviewOutcome(bool(changed), f"{changed} {noun} {verb}.", tuple(sorted(segments)), findings)

@@ -97,6 +97,13 @@ class ProgressRecorder:
         jobs.report_progress(stage, done, total)  # raises JobCancelled when someone asked to stop
 
     def _write(self, progress: dict[str, Any]) -> None:
+        found = self.run_id is None
+        self._write_run(progress)
+        if found and self.run_id is not None:
+            # After the transaction above: set_detail opens its own, which would wait on this one's write lock.
+            jobs.set_detail(run_id=self.run_id)
+
+    def _write_run(self, progress: dict[str, Any]) -> None:
         with transaction(self.factory) as session:
             run = session.get(AnalysisRun, self.run_id) if self.run_id is not None else None
             if run is None:
@@ -104,7 +111,6 @@ class ProgressRecorder:
                 if run is None:
                     return
                 self.run_id = run.id
-                jobs.set_detail(run_id=run.id)
             if run.status != "running":
                 return
             job_id = jobs.current_job_id()

@@ -173,18 +173,28 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 def _query(project: Project, flt: SegmentFilter, *columns: Any) -> Select[Any]:
     """``columns`` of the project's segments matching ``flt``, in reading order."""
     fw = project.framework_id
+    # The project's respondents as a subquery, not a join: joined, the planner starts from every
+    # respondent of the project and sorts what it finds.
+    respondents = select(Respondent.id).where(Respondent.project_id == project.id)
+    if flt.respondent_type is not None:
+        respondents = respondents.where(Respondent.respondent_type == flt.respondent_type)
     query = (
         select(*columns)
         .select_from(Segment)
         .join(Response, Segment.response_id == Response.id)
-        .join(Respondent, Response.respondent_id == Respondent.id)
-        .outerjoin(Question, Response.question_id == Question.id)
-        .where(Respondent.project_id == project.id)
+        .where(Response.respondent_id.in_(respondents))
     )
     if flt.question is not None:
-        query = query.where(Question.number == flt.question)
-    if flt.respondent_type is not None:
-        query = query.where(Respondent.respondent_type == flt.respondent_type)
+        # One question: reading order is (response, position). The database walks the question's responses
+        # by the response.question_id index (in id order) and each one's segments by (response_id, position),
+        # so a page stops after its rows instead of sorting every segment of the question (50 ms -> 5 ms
+        # for a page deep into a 56,000-segment question on SQLite).
+        query = query.where(
+            Response.question_id
+            == select(Question.id).where(Question.framework_id == fw, Question.number == flt.question).scalar_subquery()
+        )
+    else:
+        query = query.outerjoin(Question, Response.question_id == Question.id)
     if flt.stance is not None:
         query = query.where(
             Segment.stance_id.in_(select(Stance.id).where(Stance.framework_id == fw, Stance.key == flt.stance))
@@ -240,6 +250,8 @@ def _query(project: Project, flt: SegmentFilter, *columns: Any) -> Select[Any]:
         query = query.where(Segment.text.icontains(flt.text, autoescape=True))
     if flt.segment_ids is not None:
         query = query.where(Segment.id.in_(flt.segment_ids or (-1,)))
+    if flt.question is not None:
+        return query.order_by(Response.id, Segment.position)
     return query.order_by(Question.number.is_(None), Question.number, Response.id, Segment.position)
 
 

@@ -30,6 +30,7 @@ def make_engine(settings: Settings) -> Engine:
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     _engines.add(engine)
     return engine
 
@@ -43,20 +44,73 @@ def dispose_engines() -> None:
         engine.dispose()
 
 
+# SQLite transactions. A session made by ``writing_session`` carries the execution option
+# ``WRITE_TRANSACTION``: its transactions begin with ``BEGIN IMMEDIATE``, emitted from SQLAlchemy's
+# "begin" event with pysqlite's own transaction handling switched off for them (SQLAlchemy's pysqlite
+# recipe "Serializable isolation / Savepoints / Transactional DDL"). It takes the write lock up front,
+# waiting up to busy_timeout for it, so it can never be a reader that later fails to become a writer
+# (SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT, which the busy timeout does not retry). Every other session (each
+# GET of the web UI) keeps pysqlite's default: no BEGIN for reads, so they hold no snapshot and run
+# beside the writer in WAL mode, and a deferred BEGIN just before the first INSERT/UPDATE/DELETE.
+WRITE_TRANSACTION = {"sqlite_begin": "IMMEDIATE"}
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+        # WAL: readers never wait for the writer, nor the writer for readers. Kept in the file once set.
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    dbapi_connection = connection.connection.dbapi_connection
+    if mode == "IMMEDIATE":
+        dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN of its own
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif mode == "DEFERRED":
+        dbapi_connection.isolation_level = ""  # pysqlite's default: BEGIN before the first write
+    else:
+        raise ValueError(f"sqlite_begin must be DEFERRED or IMMEDIATE, not {mode!r}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def lock_for_write(session: Session) -> None:
+    """Take SQLite's write lock now, before reads that a write will depend on (no-op on PostgreSQL, whose
+    callers lock rows with ``SELECT ... FOR UPDATE``, and when this transaction already writes).
+
+    For a read-modify-write section inside a session that reads without a transaction (pysqlite's default):
+    ``BEGIN IMMEDIATE`` waits for the lock up to busy_timeout, and every read after it sees the latest
+    commit and cannot be overtaken before this transaction commits."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def writing_session(factory: sessionmaker[Session]) -> Session:
+    """A session whose every transaction takes SQLite's write lock when it begins (``BEGIN IMMEDIATE``).
+
+    For units of work that will write (the web UI's POST requests, :func:`transaction`); the option is
+    ignored on PostgreSQL, where row locks do this job."""
+    bind = factory.kw["bind"]
+    return factory(bind=bind.execution_options(**WRITE_TRANSACTION))
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commits if the block finishes, rolls everything back if it raises."""
+    """One unit of work: commits if the block finishes, rolls everything back if it raises.
+
+    Deferred on SQLite (the write lock is taken at the first write, or by :func:`lock_for_write`), not
+    ``BEGIN IMMEDIATE``: units of work nest here (a job submitted inside a request's transaction, progress
+    written inside a job's), and an inner unit on another connection would wait for the outer one's lock."""
     with factory() as session, session.begin():
         yield session
 

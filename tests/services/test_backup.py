@@ -61,8 +61,8 @@ def _files(instance: Path) -> dict[str, bytes]:
     return {
         p.relative_to(instance).as_posix(): p.read_bytes()
         for p in instance.rglob("*")
-        if p.is_file() and p.suffix not in (".sqlite", ".gz")
-    }
+        if p.is_file() and p.suffix not in (".sqlite", ".gz") and not p.name.endswith((".sqlite-wal", ".sqlite-shm"))
+    }  # the WAL and shared-memory files belong to a live SQLite database, not to the instance's own files
 
 
 def _cache(instance: Path) -> list[tuple]:
