@@ -67,3 +67,28 @@ def embedder():
     from coproduce.pipeline.embed import EmbeddingCache, SentenceEmbedder
 
     return SentenceEmbedder(cache=EmbeddingCache())
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    """An empty, un-migrated PostgreSQL database of its own, whatever database the suite runs on (for tests
+    that need PostgreSQL itself, marked ``postgres``); skipped when no server is named."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("COPRODUCE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("COPRODUCE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it when a server answers)")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"coproduce_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(make_url(url).set(database=name))
+    yield engine
+    engine.dispose()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

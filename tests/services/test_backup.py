@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sqlite3
 import tarfile
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from coproduce.cli import app
@@ -30,7 +27,6 @@ from coproduce.store.models import Finding
 from tests.dbtarget import database_settings
 from tests.webui.conftest import ORIGINAL, Seed, seed  # noqa: F401  (the seeded project)
 
-POSTGRES_URL = os.environ.get("COPRODUCE_TEST_POSTGRES_URL")
 ACTOR = Actor(label="cli:admin")
 
 
@@ -184,22 +180,6 @@ def test_backup_and_restore_commands(analysed, settings, engine, tmp_path, reque
     assert "Audit log intact" in result.output
     result = runner.invoke(app, ["restore", "--from", str(archive), *into])
     assert result.exit_code != 0
-
-
-@pytest.fixture
-def postgres_engine():
-    if not POSTGRES_URL:
-        pytest.skip("COPRODUCE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it when a server answers)")
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"coproduce_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(make_url(POSTGRES_URL).set(database=name))
-    yield engine
-    engine.dispose()
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
 
 
 @pytest.mark.postgres

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from coproduce.cli import app
@@ -19,7 +16,6 @@ from coproduce.services.audit_verify import verify_chain
 from coproduce.store.db import make_engine, make_session_factory, transaction
 from coproduce.store.schema import upgrade
 
-POSTGRES_URL = os.environ.get("COPRODUCE_TEST_POSTGRES_URL")
 ACTOR = Actor(label="alice@example.org")
 
 
@@ -254,25 +250,9 @@ def test_audit_verify_command_exit_codes(settings, engine, session_factory):
     assert f"event {ids[3]}: deleted" in result.output
 
 
-@pytest.fixture
-def postgres_engine():
-    if not POSTGRES_URL:
-        pytest.skip("COPRODUCE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it when a server answers)")
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"coproduce_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(make_url(POSTGRES_URL).set(database=name))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
 def test_postgres_chain_tamper_and_concurrency(postgres_engine):
+    upgrade(postgres_engine)
     factory = make_session_factory(postgres_engine)
     errors: list[BaseException] = []
 

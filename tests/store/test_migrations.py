@@ -6,20 +6,15 @@ tests/dbtarget.py); the ``postgres``-marked test also checks PostgreSQL during t
 from __future__ import annotations
 
 import json
-import os
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from coproduce.store.models import AuditEvent, Base
 from coproduce.store.schema import current_revision, head_revision, upgrade
 from tests.dbtarget import empty_database_url
-
-POSTGRES_URL = os.environ.get("COPRODUCE_TEST_POSTGRES_URL")
 
 
 def assert_schema_matches_models(engine) -> None:
@@ -43,22 +38,6 @@ def test_upgrade_gives_the_models_schema(empty_engine):
     assert_schema_matches_models(engine)
     upgrade(engine)  # a second upgrade is a no-op
     assert_schema_matches_models(engine)
-
-
-@pytest.fixture
-def postgres_engine():
-    if not POSTGRES_URL:
-        pytest.skip("COPRODUCE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it when a server answers)")
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"coproduce_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(make_url(POSTGRES_URL).set(database=name))
-    yield engine
-    engine.dispose()
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
 
 
 @pytest.mark.postgres
