@@ -106,7 +106,7 @@ def run_analysis(
         framework = spec_from_db(session, project.framework)
         data = PipelineInput(
             framework=framework,
-            responses=_responses(session, project_id),
+            responses=project_responses(session, project_id),
             code_examples=_code_examples(session, project_id),
             stance_examples=_stance_examples(session, project_id),
         )
@@ -137,26 +137,24 @@ def run_analysis(
     return report
 
 
-def _responses(session: Session, project_id: int) -> list[ResponseText]:
+def project_responses(session: Session, project_id: int) -> list[ResponseText]:
+    """Every response of the project as the pipeline reads it (redacted text, who gave it), by id."""
     rows = session.execute(
-        select(Response, Respondent, Question.number)
+        select(
+            Response.id,
+            Response.respondent_id,
+            Question.number,
+            Response.redacted_text,
+            Respondent.respondent_type,
+            Respondent.consent_to_quote,
+            Response.scale_answer,
+        )
         .join(Respondent, Response.respondent_id == Respondent.id)
         .outerjoin(Question, Response.question_id == Question.id)
         .where(Respondent.project_id == project_id)
         .order_by(Response.id)
-    )
-    return [
-        ResponseText(
-            response_id=response.id,
-            respondent_id=respondent.id,
-            question_number=number,
-            text=response.redacted_text or "",
-            respondent_type=respondent.respondent_type,
-            consent_to_quote=respondent.consent_to_quote,
-            scale_answer=response.scale_answer,
-        )
-        for response, respondent, number in rows
-    ]
+    ).all()
+    return [ResponseText(r[0], r[1], r[2], r[3] or "", r[4], bool(r[5]), r[6]) for r in rows]
 
 
 def _human_decisions(session: Session, project_id: int) -> list[tuple[CodeAssignment, Segment, str]]:

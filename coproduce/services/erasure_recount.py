@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from coproduce.pipeline.base import ResponseText
 from coproduce.pipeline.findings import finding_statement, question_summary, respondent_figures
+from coproduce.services.analysis import project_responses
 from coproduce.services.audit import Actor
 from coproduce.services.findings import (
     RECOUNTED_KINDS,
@@ -29,7 +30,6 @@ from coproduce.store.models import (
     Finding,
     Project,
     Question,
-    Respondent,
     Response,
     Segment,
     Stance,
@@ -43,7 +43,7 @@ def recount_findings(
 ) -> tuple[list[Finding], list[Finding]]:
     """Recount every finding of ``project``; returns (changed, reopened)."""
     session.flush()
-    responses = _response_texts(session, project)
+    responses = project_responses(session, project.id)
     campaign = _campaign_respondents(session, project.id)
     numbers = dict(session.execute(select(Question.id, Question.number)).all())
     changed, reopened = [], []
@@ -69,24 +69,6 @@ def recount_findings(
         if was_signed:
             reopened.append(finding)
     return changed, reopened
-
-
-def _response_texts(session: Session, project: Project) -> list[ResponseText]:
-    rows = session.execute(
-        select(
-            Response.id,
-            Response.respondent_id,
-            Question.number,
-            Response.redacted_text,
-            Respondent.respondent_type,
-            Respondent.consent_to_quote,
-            Response.scale_answer,
-        )
-        .join(Respondent, Response.respondent_id == Respondent.id)
-        .outerjoin(Question, Response.question_id == Question.id)
-        .where(Respondent.project_id == project.id)
-    ).all()
-    return [ResponseText(r[0], r[1], r[2], r[3] or "", r[4], bool(r[5]), r[6]) for r in rows]
 
 
 def _apply(finding: Finding, old: dict[str, Any], figures: dict[str, Any], statement: str) -> bool:
