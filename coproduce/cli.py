@@ -473,8 +473,6 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
-    finally:
-        dispose_engines()  # close database connections now, not whenever the process ends
 
 
 if __name__ == "__main__":

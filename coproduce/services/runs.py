@@ -100,7 +100,8 @@ class ProgressRecorder:
         found = self.run_id is None
         self._write_run(progress)
         if found and self.run_id is not None:
-            # After the transaction above: set_detail opens its own, which would wait on this one's write lock.
+            # After the transaction above, not inside it: set_detail is a unit of work of its own (another
+            # connection), and units of work must not nest while one of them may hold SQLite's write lock.
             jobs.set_detail(run_id=self.run_id)
 
     def _write_run(self, progress: dict[str, Any]) -> None:

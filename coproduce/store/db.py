@@ -44,14 +44,15 @@ def dispose_engines() -> None:
         engine.dispose()
 
 
-# SQLite transactions. A session made by ``writing_session`` carries the execution option
-# ``WRITE_TRANSACTION``: its transactions begin with ``BEGIN IMMEDIATE``, emitted from SQLAlchemy's
-# "begin" event with pysqlite's own transaction handling switched off for them (SQLAlchemy's pysqlite
-# recipe "Serializable isolation / Savepoints / Transactional DDL"). It takes the write lock up front,
-# waiting up to busy_timeout for it, so it can never be a reader that later fails to become a writer
-# (SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT, which the busy timeout does not retry). Every other session (each
-# GET of the web UI) keeps pysqlite's default: no BEGIN for reads, so they hold no snapshot and run
-# beside the writer in WAL mode, and a deferred BEGIN just before the first INSERT/UPDATE/DELETE.
+# SQLite transactions. By default a session reads without a transaction (pysqlite's default), so reads
+# hold no snapshot and run beside the writer in WAL mode, and pysqlite begins a deferred transaction just
+# before the first INSERT/UPDATE/DELETE; ``transaction()`` keeps that, because units of work nest (a job
+# submitted inside a request's transaction). A read-modify-write section takes the write lock up front
+# instead: ``lock_for_write`` (review decisions) or a session from ``writing_session``, whose every
+# transaction begins with ``BEGIN IMMEDIATE`` (emitted from SQLAlchemy's "begin" event with pysqlite's own
+# transaction handling switched off: SQLAlchemy's pysqlite recipe "Serializable isolation / Savepoints /
+# Transactional DDL"). Either waits up to busy_timeout for the lock, so it is never a reader that later
+# fails to become a writer (SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT, which the busy timeout does not retry).
 WRITE_TRANSACTION = {"sqlite_begin": "IMMEDIATE"}
 
 
@@ -98,8 +99,8 @@ def lock_for_write(session: Session) -> None:
 def writing_session(factory: sessionmaker[Session]) -> Session:
     """A session whose every transaction takes SQLite's write lock when it begins (``BEGIN IMMEDIATE``).
 
-    For units of work that will write (the web UI's POST requests, :func:`transaction`); the option is
-    ignored on PostgreSQL, where row locks do this job."""
+    For a unit of work whose reads decide its writes and that opens no other unit of work inside it (one
+    would wait for this one's lock); the option is ignored on PostgreSQL, where row locks do this job."""
     bind = factory.kw["bind"]
     return factory(bind=bind.execution_options(**WRITE_TRANSACTION))
 

@@ -37,7 +37,9 @@ def upgrade() -> None:
 
 def _backfill_chain() -> None:
     """Chain the events recorded before this revision, in id order (their order of writing)."""
-    from coproduce.store.audit_chain import event_hash, payload_digest
+    from types import SimpleNamespace
+
+    from coproduce.store.audit_chain import payload_digest, row_hash
 
     events = sa.table(
         "audit_event",
@@ -66,18 +68,7 @@ def _backfill_chain() -> None:
     prev, last_id, count = GENESIS, None, 0
     for row in bind.execute(sa.select(events).order_by(events.c.id)).all():
         digest = payload_digest(row.before, row.after)
-        chained = event_hash(
-            prev,
-            event_id=row.id,
-            project_id=row.project_id,
-            actor_id=row.actor_id,
-            actor_label=row.actor_label,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
-            created_at=row.created_at,
-            digest=digest,
-        )
+        chained = row_hash(SimpleNamespace(**{**row._mapping, "payload_digest": digest}), prev)
         bind.execute(
             sa.update(events)
             .where(events.c.id == row.id)
