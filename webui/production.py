@@ -60,6 +60,9 @@ def serve_gunicorn(
         "threads": threads,
         "worker_class": "gthread",
         "timeout": timeout,
+        # Longer than a reviewer's pause between clicks: with gunicorn's default of 2 s, a browser (or
+        # locust) reusing a connection the server had just closed got "connection reset" errors.
+        "keepalive": 30,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",

@@ -122,8 +122,10 @@ def index() -> ResponseReturnValue:
 @project_page
 def overview(project: Project) -> ResponseReturnValue:
     db = get_session()
-    summary = queries.project_summary(db, project)
-    return _render("projects/overview.html", project, summary=summary, overview=queries.project_overview(db, project))
+    per_question = queries.responses_per_question(db, project)
+    summary = queries.project_summary(db, project, per_question)
+    overview = queries.project_overview(db, project, per_question)
+    return _render("projects/overview.html", project, summary=summary, overview=overview)
 
 
 @bp.get("/<slug>/questions/<int:number>/overview")

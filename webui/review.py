@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -26,6 +28,7 @@ from coproduce.store.models import Project
 from webui import segment_filter_form
 from webui.db import get_session
 from webui.permissions import project_page
+from webui.search import SEGMENT_COUNTS, SegmentCounts
 
 bp = Blueprint("review", __name__, url_prefix="/projects")
 
@@ -37,6 +40,27 @@ SHORTCUTS = (
     ("c", "Move to the recode list of the focused code"),
     ("?", "Move to this list of shortcuts"),
 )
+
+
+@bp.record_once
+def _install_counts(state: BlueprintSetupState) -> None:
+    state.app.extensions.setdefault(SEGMENT_COUNTS, SegmentCounts())
+
+
+@bp.app_template_global()
+def option_tags(
+    items: list[tuple[str, str]], first: str, *, selected: str | None = None, exclude: str | None = None
+) -> Markup:
+    """``<option>`` tags for a select: ``first`` (an empty value), then ``items`` as (value, text),
+    leaving out ``exclude`` and marking ``selected``; every value and text escaped."""
+    # Plain strings joined once: Markup's % operator costs more than the rest of a review page's selects.
+    tags = [f'<option value="">{escape(first)}</option>']
+    for value, text in items:
+        if value == exclude:
+            continue
+        chosen = " selected" if value == selected else ""
+        tags.append(f'<option value="{escape(value)}"{chosen}>{escape(text)}</option>')
+    return Markup("\n    ".join(tags))
 
 
 def _form(args: MultiDict[str, str] | dict[str, str], options) -> segment_filter_form.FilterForm:
@@ -57,7 +81,15 @@ def _render_queue(
     user_id = current_user.user.id
     # A panel member's own blind-coding segments stay out of sight until they have coded them.
     flt = replace(form.filter, hide_blind_for=user_id)
-    page = filtered_segments(db, project, flt, page=form.page, size=current_app.config["PAGE_SIZE"], viewer_id=user_id)
+    page = filtered_segments(
+        db,
+        project,
+        flt,
+        page=form.page,
+        size=current_app.config["PAGE_SIZE"],
+        viewer_id=user_id,
+        counts=current_app.extensions[SEGMENT_COUNTS],
+    )
     return (
         render_template(
             "review/queue.html",

@@ -1,7 +1,9 @@
 """Search a project's segments by keyword or meaning, with the same filters as review.
 
 The sentence embedder is made lazily, once per app, by the factory in
-``app.extensions["coproduce.embedder"]`` (tests put their own session-wide embedder there). Without
+``app.extensions["coproduce.embedder"]`` (tests put their own session-wide embedder there); the
+segment vectors searched so far stay in memory in ``app.extensions["coproduce.segment_vectors"]``, and
+counts of a question's segments in ``app.extensions["coproduce.segment_counts"]`` (review uses it too). Without
 the model package, semantic search says which package is missing and shows keyword matches instead.
 """
 
@@ -22,7 +24,9 @@ from coproduce.errors import ModelMissingError
 from coproduce.importers.base import RESPONDENT_TYPES
 from coproduce.pipeline.embed import SentenceEmbedder
 from coproduce.services.search import keyword_search, semantic_search
+from coproduce.services.segment_counts import SegmentCounts
 from coproduce.services.segment_filters import SegmentPage, filter_options, filtered_segments
+from coproduce.services.segment_vectors import SegmentVectors
 from coproduce.store.models import Project
 from webui import segment_filter_form
 from webui.db import get_session
@@ -31,6 +35,8 @@ from webui.permissions import project_page
 bp = Blueprint("search", __name__, url_prefix="/projects")
 
 EMBEDDER = "coproduce.embedder"
+SEGMENT_VECTORS = "coproduce.segment_vectors"
+SEGMENT_COUNTS = "coproduce.segment_counts"
 MODES = {
     "keyword": "Keyword: segments containing these words",
     "semantic": "Meaning: segments saying something similar",
@@ -59,6 +65,8 @@ def default_embedder_factory(app: Flask) -> Callable[[], SentenceEmbedder]:
 @bp.record_once
 def _install_factory(state: BlueprintSetupState) -> None:
     state.app.extensions.setdefault(EMBEDDER, default_embedder_factory(state.app))
+    state.app.extensions.setdefault(SEGMENT_VECTORS, SegmentVectors())
+    state.app.extensions.setdefault(SEGMENT_COUNTS, SegmentCounts())
 
 
 @bp.app_template_filter("highlight")
@@ -92,13 +100,14 @@ def index(project: Project) -> ResponseReturnValue:
     if mode == "semantic" and query:
         try:
             embedder = current_app.extensions[EMBEDDER]()
-            page = semantic_search(db, project, flt, query, embedder, form.page, size)
+            vectors = current_app.extensions[SEGMENT_VECTORS]
+            page = semantic_search(db, project, flt, query, embedder, form.page, size, vectors)
         except (ModelMissingError, ImportError) as error:
             notice = f"Search by meaning is not available here: {error}. Showing keyword matches instead."
     if page is None and query:
         page = keyword_search(db, project, flt, query, form.page, size)
     elif page is None and form.filter.active:
-        page = filtered_segments(db, project, flt, form.page, size)
+        page = filtered_segments(db, project, flt, form.page, size, counts=current_app.extensions[SEGMENT_COUNTS])
     keyword_used = page is not None and not page.scores and bool(query)
 
     def page_url(n: int) -> str:

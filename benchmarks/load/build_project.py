@@ -37,6 +37,8 @@ from benchmarks import synthetic
 from coproduce.cli import default_framework_path
 from coproduce.config import Settings
 from coproduce.frameworks.loader import load_framework
+from coproduce.pipeline.base import ResponseText
+from coproduce.pipeline.findings import question_summary
 from coproduce.services.audit import Actor, record
 from coproduce.services.findings import refresh_figures
 from coproduce.services.projects import create_project
@@ -329,6 +331,37 @@ def build(
                     "statement": f"Synthetic emerging theme with {count} segments in answer to question "
                     f"{number_of[question_id]}.",
                     "figures": {"segments": count, "synthetic": True},
+                }
+            )
+            finding_id += 1
+        # One summary per question, as the analysis writes (`pipeline.findings.question_summary`): the
+        # overview reads its answered counts from these instead of from the responses.
+        type_of = {r["id"]: r["respondent_type"] for r in respondents}
+        texts = [
+            ResponseText(
+                row["id"],
+                row["respondent_id"],
+                number_of[row["question_id"]],
+                row["redacted_text"],
+                type_of[row["respondent_id"]],
+            )
+            for row in response_rows
+        ]
+        asked = set(seg_question.values())
+        for question in questions:
+            if question.id not in asked:
+                continue
+            summary = question_summary(texts, question.number, set())
+            finding_rows.append(
+                {
+                    "id": finding_id,
+                    "key": summary.key,
+                    "kind": summary.kind,
+                    "project_id": project_id,
+                    "analysis_run_id": run_id,
+                    "question_id": question.id,
+                    "statement": summary.statement,
+                    "figures": summary.figures,
                 }
             )
             finding_id += 1

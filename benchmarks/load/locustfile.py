@@ -44,6 +44,8 @@ RETURN_TO = re.compile(r'name="return_to" value="([^"]*)"')
 CODE_ROW = re.compile(r'data-status="(\w+)" id="code-(\d+)"')
 ACCEPT = re.compile(r'id="accept-(\d+)">Accept<span class="govuk-visually-hidden"> “[^”]*” on segment (\d+)<')
 STANCE_FORM = re.compile(r'id="set-stance-(\d+)"')
+RECODE_SELECT = re.compile(r'id="to-code-(\d+)" name="to_code"[^>]*>(.*?)</select>', re.DOTALL)
+OPTION_VALUE = re.compile(r'<option value="([^"]+)"')
 FINDING_LINK = re.compile(rf'href="{re.escape(BASE)}/findings/(\d+)"')
 
 
@@ -94,6 +96,8 @@ class Reviewer(HttpUser):
             "suggested": [a for a, s in statuses.items() if s == "suggested" and a in segment_of],
             "segment_of": segment_of,
             "segments": [int(s) for s in STANCE_FORM.findall(text)],
+            # The codes each assignment can be recoded to (the page leaves out its own code).
+            "recode_to": {int(a): OPTION_VALUE.findall(options) for a, options in RECODE_SELECT.findall(text)},
         }
 
     def open_queue(self) -> None:
@@ -156,8 +160,11 @@ class Reviewer(HttpUser):
         assignment = self._suggestion()
         if assignment is None:
             return
+        targets = self.page["recode_to"].get(assignment) or []
+        if not targets:
+            return
         self.done.add(assignment)
-        to_code = self.rng.choice(ACCOUNTS["codes"])
+        to_code = self.rng.choice(targets)
         self._post(
             "recode",
             {"assignment_id": assignment, "to_code": to_code},

@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from coproduce.store.db import make_engine
 from coproduce.store.models import AuditEvent, Code, CodeAssignment, ReviewDecision, Segment, Stance, User
 
 ROOT = Path(__file__).resolve().parents[2]
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 RESULTS = ROOT / "benchmarks" / "results"
 P95_TARGET_MS = 300
@@ -93,6 +96,60 @@ def stop_server(server: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, 9)
             server.wait()
+
+
+def _busy_fraction(seconds: float) -> float:
+    """How busy the machine's cores were over the next ``seconds`` (from /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values), idle
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_for_quiet(limit_s: float = 300, busy_below: float = 0.15) -> float:
+    """Wait until the cores are idle (the server's job worker loads its models at start); the seconds waited."""
+    if not Path("/proc/stat").exists():
+        time.sleep(10)
+        return 10.0
+    start = time.monotonic()
+    quiet_windows = 0
+    while time.monotonic() - start < limit_s and quiet_windows < 2:
+        quiet_windows = quiet_windows + 1 if _busy_fraction(3) < busy_below else 0
+    return round(time.monotonic() - start, 1)
+
+
+def warm_up(port: int, accounts: dict[str, Any], rounds: int = 3, parallel: int = 4) -> None:
+    """Open every page of the mix before the measured run, from ``parallel`` clients at once so that every
+    server process gets some: the first search by meaning in a process loads the model and the
+    question's vectors, which a long-running server has done long before a panel's working session."""
+    import requests  # locust's dependency
+
+    root = f"http://127.0.0.1:{port}"
+    base = f"{root}/projects/{accounts['project']}"
+
+    def client(number: int) -> None:
+        for _ in range(rounds):
+            with requests.Session() as web:
+                page = web.get(f"{root}/sign-in", timeout=120)
+                token = CSRF.search(page.text)
+                email = accounts["emails"][number % len(accounts["emails"])]
+                form = {"email": email, "password": accounts["password"], "csrf_token": token.group(1) if token else ""}
+                web.post(f"{root}/sign-in", data=form, timeout=120)
+                web.get(base, timeout=120)
+                web.get(f"{base}/findings/", timeout=120)
+                for question in accounts["questions"]:
+                    web.get(f"{base}/review?question={question}", timeout=120)
+                    web.get(f"{base}/search?q=waiting&mode=semantic&question={question}", timeout=300)
+                    web.get(f"{base}/search?q=waiting&mode=keyword&question={question}", timeout=120)
+
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(client, range(parallel)))
 
 
 def run_locust(
@@ -240,10 +297,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="coproduce-load-"))
     decisions = workdir / "decisions.jsonl"
     port = _free_port()
-    load_before = _loadavg()
     server = start_server(settings, port, args.workers, args.threads, workdir / "server.log")
-    started = datetime.now(UTC)
     try:
+        waited = wait_for_quiet(args.quiet_limit)
+        if not args.cold:
+            warm_up(port, json.loads(accounts.read_text(encoding="utf-8")))
+            waited += wait_for_quiet(args.quiet_limit)
+        load_before = _loadavg()
+        started = datetime.now(UTC)
         prefix = run_locust(
             port, args.users, args.seconds, accounts, decisions, workdir, (args.wait_min, args.wait_max)
         )
@@ -265,6 +326,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "users": args.users,
         "seconds": args.seconds,
+        "warmed_up": not args.cold,
+        "waited_for_quiet_s": waited,
         "think_time_s": [args.wait_min, args.wait_max],
         "machine": {
             "cores": os.cpu_count(),
@@ -303,6 +366,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workers", type=int, default=0, help="Serve with gunicorn and this many workers (0: werkzeug)."
     )
     parser.add_argument("--threads", type=int, default=4, help="Threads per gunicorn worker.")
+    parser.add_argument(
+        "--quiet-limit",
+        type=float,
+        default=300,
+        help="Wait at most this long (seconds) for idle cores before measuring (0: do not wait).",
+    )
+    parser.add_argument(
+        "--cold", action="store_true", help="Start measuring at once, without warming the server up first."
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="Result file (default benchmarks/results/load-<db>-<date>.json)."
     )

@@ -20,9 +20,11 @@ from coproduce.services.segment_filters import (
     SegmentFilter,
     SegmentPage,
     filtered_segments,
+    matching_segment_ids,
     matching_segments,
     segment_rows,
 )
+from coproduce.services.segment_vectors import SegmentVectors
 from coproduce.store.models import Project
 
 
@@ -45,18 +47,24 @@ def semantic_search(
     embedder: Embedder,
     page: int = 1,
     size: int = 25,
+    vectors: SegmentVectors | None = None,
 ) -> SegmentPage:
     """Every segment matching ``flt``, most similar to ``query`` first; ``scores`` holds the cosines
-    (vectors are L2-normalised, so a dot product) of the segments on the page."""
+    (vectors are L2-normalised, so a dot product) of the segments on the page. ``vectors`` (one per
+    process) keeps segment vectors in memory between searches; without it each search reads them all."""
     query_vector = embedder.embed([query.strip()])[0]
-    candidates = matching_segments(session, project, flt)
-    total = len(candidates)
+    if vectors is not None:
+        ids = matching_segment_ids(session, project, flt)
+        similarity = vectors.similarity(session, project.id, ids, query_vector, embedder) if ids else None
+    else:
+        candidates = matching_segments(session, project, flt)
+        ids = [sid for sid, _ in candidates]
+        similarity = embedder.embed([text for _, text in candidates]) @ query_vector if candidates else None
+    total = len(ids)
     page = min(max(page, 1), max(1, math.ceil(total / size)))
-    if not candidates:
+    if similarity is None:
         return SegmentPage([], page, size, 0)
-    vectors = embedder.embed([text for _, text in candidates])
-    similarity = vectors @ query_vector
     order = np.argsort(-similarity, kind="stable")[(page - 1) * size : page * size]
-    ids = [candidates[i][0] for i in order]
-    scores = {candidates[i][0]: round(float(similarity[i]), 4) for i in order}
-    return SegmentPage(segment_rows(session, project, ids), page, size, total, scores)
+    order = [i for i in order if np.isfinite(similarity[i])]
+    scores = {ids[i]: round(float(similarity[i]), 4) for i in order}
+    return SegmentPage(segment_rows(session, project, [ids[i] for i in order]), page, size, total, scores)

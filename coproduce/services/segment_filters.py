@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from coproduce.services.segment_counts import SegmentCounts
 from coproduce.store.models import (
     ASSIGNMENT_STATUSES,
     Code,
@@ -260,6 +261,11 @@ def count_segments(session: Session, project: Project, flt: SegmentFilter) -> in
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
+def matching_segment_ids(session: Session, project: Project, flt: SegmentFilter) -> list[int]:
+    """Every matching segment's id, in reading order (question, response, position)."""
+    return list(session.scalars(_query(project, flt, Segment.id)))
+
+
 def matching_segments(session: Session, project: Project, flt: SegmentFilter) -> list[tuple[int, str]]:
     """Every matching segment as (id, text), in reading order (question, response, position)."""
     return [(sid, text) for sid, text in session.execute(_query(project, flt, Segment.id, Segment.text))]
@@ -273,14 +279,19 @@ def filtered_segments(
     size: int = 25,
     *,
     viewer_id: int | None = None,
+    counts: SegmentCounts | None = None,
 ) -> SegmentPage:
     """One page of matching segments as plain rows, with the total; a page past the end gives the last.
 
-    ``viewer_id`` fills :attr:`SegmentRow.seen` for that person.
+    ``viewer_id`` fills :attr:`SegmentRow.seen` for that person. ``counts`` (one per process) keeps the
+    total of a question's segments between pages instead of counting them for every page.
     """
     if size < 1:
         raise ValueError("page size must be at least 1")
-    total = count_segments(session, project, flt)
+    if counts is not None:
+        total = counts.count(session, project, flt, lambda f: count_segments(session, project, f))
+    else:
+        total = count_segments(session, project, flt)
     page = min(max(page, 1), max(1, math.ceil(total / size)))
     ids = list(session.scalars(_query(project, flt, Segment.id).offset((page - 1) * size).limit(size)))
     return SegmentPage(segment_rows(session, project, ids, viewer_id=viewer_id), page, size, total)
@@ -403,13 +414,28 @@ def filter_options(session: Session, project: Project) -> FilterOptions:
         .distinct()
         .order_by(Respondent.respondent_type)
     ).all()
-    scale = session.execute(
-        select(Question.number, Response.scale_answer)
-        .join(Question, Response.question_id == Question.id)
-        .join(Respondent, Response.respondent_id == Respondent.id)
-        .where(Respondent.project_id == project.id, Response.scale_answer.is_not(None))
-        .distinct()
+    # Only questions with options can carry a scale answer (the importers place closed answers on a
+    # question's options): on a project of open questions that skips reading every response (30 ms
+    # on 50,000 responses).
+    closed = session.execute(
+        select(Question.id, Question.number, Question.options, Question.answer_type).where(Question.framework_id == fw)
     ).all()
+    number_of = {qid: number for qid, number, options, kind in closed if options or kind != "open"}
+    scale = (
+        session.execute(
+            select(Question.number, Response.scale_answer)
+            .join(Question, Response.question_id == Question.id)
+            .join(Respondent, Response.respondent_id == Respondent.id)
+            .where(
+                Respondent.project_id == project.id,
+                Response.scale_answer.is_not(None),
+                Response.question_id.in_(list(number_of)),
+            )
+            .distinct()
+        ).all()
+        if number_of
+        else []
+    )
     return FilterOptions(
         questions=sorted((n, t) for n, t in questions),
         standards=sorted((k, label) for k, label in standards),

@@ -28,7 +28,7 @@ def test_two_users_for_a_few_seconds_lose_nothing(tmp_path: Path) -> None:
 
     out = tmp_path / "result.json"
     run = [sys.executable, "-m", "benchmarks.load.run_load", "--instance", str(instance), "--users", "2"]
-    run += ["--seconds", "12", "--wait-min", "0.1", "--wait-max", "0.3", "--out", str(out)]
+    run += ["--seconds", "12", "--wait-min", "0.1", "--wait-max", "0.3", "--out", str(out), "--quiet-limit", "0"]
     done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert out.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
