@@ -29,6 +29,7 @@ from webui import (
     runs,
     search,
     security,
+    selects,
     themes,
 )
 
@@ -80,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     auth.init_app(app)
     errors.init_app(app)
     navigation.init_app(app)
+    selects.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(findings.bp)

@@ -15,7 +15,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -45,22 +44,6 @@ SHORTCUTS = (
 @bp.record_once
 def _install_counts(state: BlueprintSetupState) -> None:
     state.app.extensions.setdefault(SEGMENT_COUNTS, SegmentCounts())
-
-
-@bp.app_template_global()
-def option_tags(
-    items: list[tuple[str, str]], first: str, *, selected: str | None = None, exclude: str | None = None
-) -> Markup:
-    """``<option>`` tags for a select: ``first`` (an empty value), then ``items`` as (value, text),
-    leaving out ``exclude`` and marking ``selected``; every value and text escaped."""
-    # Plain strings joined once: Markup's % operator costs more than the rest of a review page's selects.
-    tags = [f'<option value="">{escape(first)}</option>']
-    for value, text in items:
-        if value == exclude:
-            continue
-        chosen = " selected" if value == selected else ""
-        tags.append(f'<option value="{escape(value)}"{chosen}>{escape(text)}</option>')
-    return Markup("\n    ".join(tags))
 
 
 def _form(args: MultiDict[str, str] | dict[str, str], options) -> segment_filter_form.FilterForm:
