@@ -144,13 +144,21 @@ class SupportingSegment:
 
 
 def _segments_query(finding: Finding) -> Select[Any]:
+    # The finding's links first, as a materialised CTE: otherwise PostgreSQL may walk every segment of
+    # the project in reading order, probing each for a link, to avoid a sort (180 ms for a finding with
+    # no segments on a 225,000-segment project).
+    linked = (
+        select(finding_segment.c.segment_id)
+        .where(finding_segment.c.finding_id == finding.id)
+        .cte("linked")
+        .prefix_with("MATERIALIZED")
+    )
     return (
         select(Segment, Response, Respondent.respondent_type, Stance.key)
-        .join(finding_segment, finding_segment.c.segment_id == Segment.id)
+        .join(linked, linked.c.segment_id == Segment.id)
         .join(Response, Segment.response_id == Response.id)
         .join(Respondent, Response.respondent_id == Respondent.id)
         .outerjoin(Stance, Segment.stance_id == Stance.id)
-        .where(finding_segment.c.finding_id == finding.id)
     )
 
 
@@ -175,9 +183,16 @@ def supporting_segments(
         query = query.where(Segment.stance_id.is_(None))
     elif stance:
         query = query.where(Stance.key == stance)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ids_query = query.with_only_columns(Segment.id)
+    total = session.scalar(select(func.count()).select_from(ids_query.subquery())) or 0
     page = min(max(page, 1), max(1, math.ceil(total / size)))
-    rows = session.execute(query.order_by(Response.id, Segment.position).offset((page - 1) * size).limit(size)).all()
+    # The page's ids first, sorting narrow rows; then those rows with their responses' texts. Sorting the
+    # whole rows (every response text of a finding with 20,000 segments) cost PostgreSQL a quarter second.
+    ids = list(
+        session.scalars(ids_query.order_by(Segment.response_id, Segment.position).offset((page - 1) * size).limit(size))
+    )
+    found = {row[0].id: row for row in session.execute(query.where(Segment.id.in_(ids or [-1])))}
+    rows = [found[i] for i in ids if i in found]
     items = []
     for segment, response, kind, stance_key in rows:
         text = response.redacted_text or ""

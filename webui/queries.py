@@ -26,6 +26,7 @@ from coproduce.store.models import (
     Source,
     Standard,
     Theme,
+    code_standard,
 )
 
 T = TypeVar("T")
@@ -429,6 +430,14 @@ def project_overview(
             )
         )
     standards = []
+    # Which codes each standard links, in one query (code.standards per code was a query per code).
+    linked_codes: dict[int, set[int]] = {}
+    for code_id, standard_id in session.execute(
+        select(code_standard.c.code_id, code_standard.c.standard_id).where(
+            code_standard.c.code_id.in_([c.id for c in framework.codes] or [-1])
+        )
+    ):
+        linked_codes.setdefault(standard_id, set()).add(code_id)
     for standard in framework.standards:
         finding = next(
             (
@@ -438,7 +447,7 @@ def project_overview(
             ),
             None,
         )
-        linked = [c for c in framework.codes if any(s.id == standard.id for s in c.standards)]
+        linked = [c for c in framework.codes if c.id in linked_codes.get(standard.id, ())]
         per_code = (finding.figures.get("codes") or {}) if finding else {}
         standards.append(
             StandardOverview(

@@ -27,7 +27,7 @@ from coproduce.store.models import Project
 from webui import segment_filter_form
 from webui.db import get_session
 from webui.permissions import project_page
-from webui.search import SEGMENT_COUNTS, SegmentCounts
+from webui.search import SEGMENT_CACHE, SegmentCache
 
 bp = Blueprint("review", __name__, url_prefix="/projects")
 
@@ -43,7 +43,7 @@ SHORTCUTS = (
 
 @bp.record_once
 def _install_counts(state: BlueprintSetupState) -> None:
-    state.app.extensions.setdefault(SEGMENT_COUNTS, SegmentCounts())
+    state.app.extensions.setdefault(SEGMENT_CACHE, SegmentCache())
 
 
 def _form(args: MultiDict[str, str] | dict[str, str], options) -> segment_filter_form.FilterForm:
@@ -71,7 +71,7 @@ def _render_queue(
         page=form.page,
         size=current_app.config["PAGE_SIZE"],
         viewer_id=user_id,
-        counts=current_app.extensions[SEGMENT_COUNTS],
+        counts=current_app.extensions[SEGMENT_CACHE],
     )
     return (
         render_template(

@@ -3,7 +3,7 @@
 The sentence embedder is made lazily, once per app, by the factory in
 ``app.extensions["coproduce.embedder"]`` (tests put their own session-wide embedder there); the
 segment vectors searched so far stay in memory in ``app.extensions["coproduce.segment_vectors"]``, and
-counts of a question's segments in ``app.extensions["coproduce.segment_counts"]`` (review uses it too). Without
+counts of a question's segments in ``app.extensions["coproduce.segment_cache"]`` (review uses it too). Without
 the model package, semantic search says which package is missing and shows keyword matches instead.
 """
 
@@ -24,7 +24,7 @@ from coproduce.errors import ModelMissingError
 from coproduce.importers.base import RESPONDENT_TYPES
 from coproduce.pipeline.embed import SentenceEmbedder
 from coproduce.services.search import keyword_search, semantic_search
-from coproduce.services.segment_counts import SegmentCounts
+from coproduce.services.segment_cache import SegmentCache
 from coproduce.services.segment_filters import SegmentPage, filter_options, filtered_segments
 from coproduce.services.segment_vectors import SegmentVectors
 from coproduce.store.models import Project
@@ -36,7 +36,7 @@ bp = Blueprint("search", __name__, url_prefix="/projects")
 
 EMBEDDER = "coproduce.embedder"
 SEGMENT_VECTORS = "coproduce.segment_vectors"
-SEGMENT_COUNTS = "coproduce.segment_counts"
+SEGMENT_CACHE = "coproduce.segment_cache"
 MODES = {
     "keyword": "Keyword: segments containing these words",
     "semantic": "Meaning: segments saying something similar",
@@ -66,7 +66,7 @@ def default_embedder_factory(app: Flask) -> Callable[[], SentenceEmbedder]:
 def _install_factory(state: BlueprintSetupState) -> None:
     state.app.extensions.setdefault(EMBEDDER, default_embedder_factory(state.app))
     state.app.extensions.setdefault(SEGMENT_VECTORS, SegmentVectors())
-    state.app.extensions.setdefault(SEGMENT_COUNTS, SegmentCounts())
+    state.app.extensions.setdefault(SEGMENT_CACHE, SegmentCache())
 
 
 @bp.app_template_filter("highlight")
@@ -101,13 +101,14 @@ def index(project: Project) -> ResponseReturnValue:
         try:
             embedder = current_app.extensions[EMBEDDER]()
             vectors = current_app.extensions[SEGMENT_VECTORS]
-            page = semantic_search(db, project, flt, query, embedder, form.page, size, vectors)
+            cache = current_app.extensions[SEGMENT_CACHE]
+            page = semantic_search(db, project, flt, query, embedder, form.page, size, vectors, cache)
         except (ModelMissingError, ImportError) as error:
             notice = f"Search by meaning is not available here: {error}. Showing keyword matches instead."
     if page is None and query:
-        page = keyword_search(db, project, flt, query, form.page, size)
+        page = keyword_search(db, project, flt, query, form.page, size, current_app.extensions[SEGMENT_CACHE])
     elif page is None and form.filter.active:
-        page = filtered_segments(db, project, flt, form.page, size, counts=current_app.extensions[SEGMENT_COUNTS])
+        page = filtered_segments(db, project, flt, form.page, size, counts=current_app.extensions[SEGMENT_CACHE])
     keyword_used = page is not None and not page.scores and bool(query)
 
     def page_url(n: int) -> str:

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 from sqlalchemy.orm import Session
 
+from coproduce.services.segment_cache import SegmentCache
 from coproduce.services.segment_filters import (
     SegmentFilter,
     SegmentPage,
@@ -33,10 +34,17 @@ class Embedder(Protocol):
 
 
 def keyword_search(
-    session: Session, project: Project, flt: SegmentFilter, query: str, page: int = 1, size: int = 25
+    session: Session,
+    project: Project,
+    flt: SegmentFilter,
+    query: str,
+    page: int = 1,
+    size: int = 25,
+    counts: SegmentCache | None = None,
 ) -> SegmentPage:
-    """Segments containing ``query`` (any case) and matching ``flt``, in reading order."""
-    return filtered_segments(session, project, replace(flt, text=query.strip() or None), page, size)
+    """Segments containing ``query`` (any case) and matching ``flt``, in reading order; ``counts`` keeps
+    the total between pages (see :mod:`coproduce.services.segment_cache`)."""
+    return filtered_segments(session, project, replace(flt, text=query.strip() or None), page, size, counts=counts)
 
 
 def semantic_search(
@@ -48,13 +56,18 @@ def semantic_search(
     page: int = 1,
     size: int = 25,
     vectors: SegmentVectors | None = None,
+    cache: SegmentCache | None = None,
 ) -> SegmentPage:
     """Every segment matching ``flt``, most similar to ``query`` first; ``scores`` holds the cosines
     (vectors are L2-normalised, so a dot product) of the segments on the page. ``vectors`` (one per
-    process) keeps segment vectors in memory between searches; without it each search reads them all."""
+    process) keeps segment vectors in memory between searches; without it each search reads them all;
+    ``cache`` keeps the candidates' ids (see :mod:`coproduce.services.segment_cache`)."""
     query_vector = embedder.embed([query.strip()])[0]
     if vectors is not None:
-        ids = matching_segment_ids(session, project, flt)
+        if cache is not None:
+            ids = cache.ids(session, project, flt, lambda f: matching_segment_ids(session, project, f))
+        else:
+            ids = matching_segment_ids(session, project, flt)
         similarity = vectors.similarity(session, project.id, ids, query_vector, embedder) if ids else None
     else:
         candidates = matching_segments(session, project, flt)

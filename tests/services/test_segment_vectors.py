@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from coproduce.services.search import semantic_search
+from coproduce.services.segment_cache import SegmentCache
 from coproduce.services.segment_filters import SegmentFilter
 from coproduce.services.segment_vectors import SegmentVectors
 from coproduce.store.models import AnalysisRun, Project, Segment
@@ -48,9 +49,9 @@ def project(db: Session) -> Project:
 
 
 def test_scores_equal_embedding_every_candidate_and_segments_are_read_once(db: Session, seed: Seed) -> None:
-    vectors, embedder, p = SegmentVectors(), HashEmbedder(), project(db)
+    vectors, embedder, p, cache = SegmentVectors(), HashEmbedder(), project(db), SegmentCache()
     for text in ("waiting for an assessment", "more help please"):
-        kept = semantic_search(db, p, SegmentFilter(), text, embedder, 1, 10, vectors)
+        kept = semantic_search(db, p, SegmentFilter(), text, embedder, 1, 10, vectors, cache)
         plain = semantic_search(db, p, SegmentFilter(), text, HashEmbedder(), 1, 10)
         assert [r.id for r in kept.items] == [r.id for r in plain.items]
         assert kept.scores == plain.scores

@@ -1,18 +1,21 @@
-"""Counts of a question's segments kept between requests: the review queue's "N segments match".
+"""Counts and id lists of a question's segments kept between requests.
 
 Counting a question's segments walks all of them (56,000 on a 50,000-response project: 35 ms of a
-core on SQLite), and the review queue shows that count on every page a reviewer opens. What such a
-count depends on changes rarely: segments are made only by an analysis run, and they go only when
-respondents are erased (by hand or by retention). So :class:`SegmentCounts` keeps the count of a filter
-on *question only* (the queue's usual view), checked against :func:`content_stamp` on every use:
+core on SQLite), and the review queue shows that count ("N segments match") on every page a reviewer
+opens; a search by meaning needs every candidate's id (110 ms on PostgreSQL). What these depend on
+changes rarely: segments are made only by an analysis run, and they go only when respondents are
+erased (by hand or by retention). So :class:`SegmentCache` keeps the count and the ids of a filter on
+question and keyword only (the queue's usual view, paging through a keyword search, a search by
+meaning within a question), checked against :func:`content_stamp` on every use:
 
 - the latest analysis run (id, status, end): a run that rewrote segments;
 - the project's respondents (number, highest id) and sources (highest id): an erasure, retention or
   import.
 
 A reviewer's unfinished blind-coding tasks hide segments from them; when the viewer has any, the count
-is made afresh. Filters on anything a review action changes (status, stance, codes, seen marks, flags,
-themes) are never cached. One object per process (the web app keeps one in ``app.extensions``).
+or ids are made afresh. Filters on anything a review action changes (status, stance, codes, seen
+marks, flags, themes) are never cached. One object per process (the web app keeps one in
+``app.extensions``); an id list takes 8 bytes a segment.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from sqlalchemy.orm import Session
 from coproduce.services.segment_vectors import run_stamp
 from coproduce.store.models import CodingTask, Project, Respondent, Source
 
-# The SegmentFilter fields a count may be cached for; hide_blind_for is handled apart.
-CACHEABLE = frozenset({"question", "hide_blind_for"})
+# The SegmentFilter fields a count may be cached for; hide_blind_for is handled apart. A segment's text
+# never changes, so a keyword's count holds as long as the segments do (paging through the results of a
+# search counts once).
+CACHEABLE = frozenset({"question", "text", "hide_blind_for"})
 
 
 def content_stamp(session: Session, project_id: int) -> tuple[Any, ...]:
@@ -42,34 +47,41 @@ def content_stamp(session: Session, project_id: int) -> tuple[Any, ...]:
     return (*run_stamp(session, project_id), *respondents, source)
 
 
-class SegmentCounts:
+class SegmentCache:
     def __init__(self, max_entries: int = 256) -> None:
         self.max_entries = max_entries
         self._lock = threading.Lock()
-        self._counts: OrderedDict[tuple[int, Any], tuple[tuple[Any, ...], int]] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, int, Any], tuple[tuple[Any, ...], Any]] = OrderedDict()
 
     def count(self, session: Session, project: Project, flt: Any, count: Callable[[Any], int]) -> int:
         """``count(flt)``, or the count kept from an earlier call when nothing it depends on changed."""
+        return self._kept_or_made("count", session, project, flt, count)
+
+    def ids(self, session: Session, project: Project, flt: Any, ids: Callable[[Any], list[int]]) -> list[int]:
+        """``ids(flt)`` (a list the caller must not change), kept like :meth:`count`."""
+        return self._kept_or_made("ids", session, project, flt, ids)
+
+    def _kept_or_made(self, kind: str, session: Session, project: Project, flt: Any, make: Callable[[Any], Any]) -> Any:
         used = {f.name for f in fields(flt) if getattr(flt, f.name) is not None}
         if not used <= CACHEABLE:
-            return count(flt)
+            return make(flt)
         if flt.hide_blind_for is not None:
             if _has_open_tasks(session, project.id, flt.hide_blind_for):
-                return count(flt)
-            flt = replace(flt, hide_blind_for=None)  # hides nothing: the same count as without it
+                return make(flt)
+            flt = replace(flt, hide_blind_for=None)  # hides nothing: the same result as without it
         stamp = content_stamp(session, project.id)
-        key = (project.id, flt)
+        key = (kind, project.id, flt)
         with self._lock:
-            kept = self._counts.get(key)
+            kept = self._kept.get(key)
             if kept is not None and kept[0] == stamp:
-                self._counts.move_to_end(key)
+                self._kept.move_to_end(key)
                 return kept[1]
-        value = count(flt)
+        value = make(flt)
         with self._lock:
-            self._counts[key] = (stamp, value)
-            self._counts.move_to_end(key)
-            while len(self._counts) > self.max_entries:
-                self._counts.popitem(last=False)
+            self._kept[key] = (stamp, value)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.max_entries:
+                self._kept.popitem(last=False)
         return value
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from coproduce.services.segment_counts import SegmentCounts, content_stamp
-from coproduce.services.segment_filters import SegmentFilter, count_segments, filtered_segments
+from coproduce.services.segment_cache import SegmentCache, content_stamp
+from coproduce.services.segment_filters import SegmentFilter, count_segments, filtered_segments, matching_segment_ids
 from coproduce.store.models import AnalysisRun, CodingTask, Project, Respondent, Response, Segment, Source, User
 from tests.webui import conftest as web
 
@@ -40,7 +40,7 @@ class Counting:
 
 
 def test_a_question_count_is_kept_until_the_segments_can_have_changed(db: Session, seed: Seed) -> None:
-    counts, p = SegmentCounts(), project(db)
+    counts, p = SegmentCache(), project(db)
     counting = Counting(db, p)
     question = SegmentFilter(question=1)
     assert counts.count(db, p, question, counting) == 2
@@ -78,7 +78,7 @@ def test_an_import_changes_the_stamp(db: Session, seed: Seed) -> None:
 
 
 def test_filters_a_review_action_changes_are_never_kept(db: Session, seed: Seed) -> None:
-    counts, p = SegmentCounts(), project(db)
+    counts, p = SegmentCache(), project(db)
     counting = Counting(db, p)
     for flt in (
         SegmentFilter(question=1, status="suggested"),
@@ -93,7 +93,7 @@ def test_filters_a_review_action_changes_are_never_kept(db: Session, seed: Seed)
 
 
 def test_open_blind_coding_tasks_are_counted_afresh(db: Session, seed: Seed, make_user: Callable[[str], str]) -> None:
-    counts, p = SegmentCounts(), project(db)
+    counts, p = SegmentCache(), project(db)
     counting = Counting(db, p)
     user = db.scalars(select(User).where(User.email == make_user("parent_carer"))).one()
     hidden = SegmentFilter(question=1, hide_blind_for=user.id)
@@ -108,7 +108,7 @@ def test_open_blind_coding_tasks_are_counted_afresh(db: Session, seed: Seed, mak
 
 
 def test_pages_with_kept_counts_equal_pages_without(db: Session, seed: Seed) -> None:
-    counts, p = SegmentCounts(), project(db)
+    counts, p = SegmentCache(), project(db)
     for flt in (SegmentFilter(question=1), SegmentFilter(question=2), SegmentFilter(question=1, status="accepted")):
         for page in (1, 2):
             kept = filtered_segments(db, p, flt, page, 1, counts=counts)
@@ -118,3 +118,22 @@ def test_pages_with_kept_counts_equal_pages_without(db: Session, seed: Seed) -> 
                 fresh.number,
                 [r.id for r in fresh.items],
             )
+
+
+def test_id_lists_are_kept_like_counts(db: Session, seed: Seed) -> None:
+    cache, p = SegmentCache(), project(db)
+    asked: list[SegmentFilter] = []
+
+    def ids(flt: SegmentFilter) -> list[int]:
+        asked.append(flt)
+        return matching_segment_ids(db, p, flt)
+
+    question = SegmentFilter(question=1)
+    assert cache.ids(db, p, question, ids) == sorted(seed.segment_ids)
+    assert cache.ids(db, p, question, ids) == sorted(seed.segment_ids)
+    assert cache.count(db, p, question, lambda f: 99) == 99  # counts and ids are kept apart
+    assert len(asked) == 1
+    db.add(AnalysisRun(project_id=p.id, config_hash="x" * 64, status="running"))
+    db.flush()
+    cache.ids(db, p, question, ids)
+    assert len(asked) == 2
