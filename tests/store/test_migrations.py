@@ -13,13 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from coproduce.store.models import AuditEvent, Base
-from coproduce.store.schema import current_revision, head_revision, upgrade
+from coproduce.store.schema import current_revision, head_revision, include_object, upgrade
 from tests.dbtarget import empty_database_url
 
 
 def assert_schema_matches_models(engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": include_object})
         assert compare_metadata(context, Base.metadata) == []
     assert current_revision(engine) == head_revision()
 
