@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -64,12 +65,26 @@ CUES: dict[str, tuple[re.Pattern[str], ...]] = {
 }
 
 
+CUE_STANCES = tuple(CUES)
+
+
+@lru_cache(maxsize=65_536)
+def _cue_hits(text: str) -> tuple[int, ...]:
+    """For each stance of ``CUE_STANCES``, how many of its cue patterns ``text`` matches.
+
+    Kept per text: a re-run after review classifies the same segments again, and the regular expressions
+    were a fifth of its time (0.2 s of 1 s for 4,000 segments).
+    """
+    return tuple(sum(1 for pattern in CUES[stance] if pattern.search(text)) for stance in CUE_STANCES)
+
+
 def cue_counts(texts: Sequence[str], stance_ids: Sequence[str]) -> np.ndarray:
     """Texts x stances: how many of each stance's cue patterns the text matches (0 for stances without cues)."""
+    hits = np.array([_cue_hits(t) for t in texts], dtype=float).reshape(len(texts), len(CUE_STANCES))
     out = np.zeros((len(texts), len(stance_ids)), dtype=float)
     for j, stance in enumerate(stance_ids):
-        for pattern in CUES.get(stance, ()):
-            out[:, j] += [1.0 if pattern.search(t) else 0.0 for t in texts]
+        if stance in CUES:
+            out[:, j] = hits[:, CUE_STANCES.index(stance)]
     return out
 
 

@@ -49,6 +49,15 @@ def test_cues_only_count_for_stances_the_framework_has():
     assert counts.tolist() == [[2.0, 0.0], [0.0, 0.0]]
 
 
+def test_cue_counts_are_the_same_for_a_text_seen_before_and_in_any_stance_order():
+    from coproduce.pipeline.stance import CUES
+
+    texts = ["We do not agree: the delays are a problem.", "I recommend it; we welcome this.", "Plain words."]
+    expected = [[sum(1 for p in CUES[s] if p.search(t)) for s in ("oppose", "concern", "support")] for t in texts]
+    assert cue_counts(texts, ["oppose", "concern", "support"]).tolist() == expected
+    assert cue_counts(texts[::-1], ["support", "oppose"]).tolist() == [[row[2], row[0]] for row in expected[::-1]]
+
+
 def test_supervised_mode_learns_labelled_stances(embedder):
     framework = FrameworkSpec(
         name="toy", version="1", stances=(StanceSpec("praise", "Praise"), StanceSpec("complaint", "Complaint"))
