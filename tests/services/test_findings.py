@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from coproduce.errors import BadInputError
 from coproduce.services.audit import Actor
@@ -31,17 +31,10 @@ from coproduce.store.models import (
     Response,
     Segment,
 )
+from tests.services.conftest import Seed
 from tests.webui import conftest as web
 
-seed = web.seed
-Seed = web.Seed
 REVIEWER = Actor(label="reviewer@example.org")
-
-
-@pytest.fixture
-def db(session_factory: sessionmaker[Session], seed: Seed) -> Session:
-    with session_factory() as session:
-        yield session
 
 
 def code(db: Session, key: str) -> Code:

@@ -41,10 +41,11 @@ PLACES = ("Northfield", "Southmoor", "Eastbrook", "Westvale", "Kingsmead", "Oakh
 FEELINGS = ("exhausted", "ignored", "angry", "hopeful", "relieved", "worried")
 
 
-def family_feedback(path: Path, records: int) -> int:
-    """A JSONL of ``records`` comments of five distinct sentences each; returns the sentence count."""
+def family_feedback(path: Path, records: int, first: int = 0) -> int:
+    """A JSONL of ``records`` comments (numbered from ``first``) of five distinct sentences each; returns the
+    sentence count."""
     with path.open("w", encoding="utf-8") as out:
-        for i in range(records):
+        for i in range(first, first + records):
             service, place, feeling = SERVICES[i % 5], PLACES[i % 6], FEELINGS[(i // 6) % 6]
             text = (
                 f"We waited {i + 3} weeks for {service} in {place}. "
@@ -148,7 +149,7 @@ def cache_size(path: Path) -> int:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_analysis_leaves_nothing_half_written_and_the_next_resumes_from_the_cache(
-    session_factory: sessionmaker[Session], settings: Settings, project: str, start_worker
+    session_factory: sessionmaker[Session], settings: Settings, project: str, start_worker, tmp_path: Path
 ) -> None:
     queue = JobQueue(session_factory, settings)
     cache_path = settings.instance_dir / CACHE_FILENAME
@@ -201,7 +202,13 @@ def test_a_worker_killed_mid_analysis_leaves_nothing_half_written_and_the_next_r
     TIMINGS.update({"sentences": mid.total, "embedded before kill": at_kill, "embedded after resume": encoded})
 
     # 5. Cancel from another process (as the web UI does): the live worker stops the run at its next progress
-    # report; the run is marked cancelled and stores nothing.
+    # report; the run is marked cancelled and stores nothing. More answers come in first: a second run of
+    # unchanged input takes everything from the caches and may end before the cancel is read.
+    more = tmp_path / "more.jsonl"
+    family_feedback(more, 20, first=1000)
+    import_file(
+        session_factory, settings, project, more, ACTOR, kind="family", privacy=lambda s: (PassThrough(), NoFlags())
+    )
     second_job = queue_analysis(session_factory, queue, project)
     wait_for(queue, second_job, lambda s: s.status == "running", 60, "the second run to start")
     assert queue.cancel(second_job)

@@ -3,11 +3,9 @@ leaves rows the analysis re-run keeps, and refuses what is not the reviewer's to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from coproduce.errors import BadInputError
 from coproduce.services import review
@@ -21,27 +19,15 @@ from coproduce.store.models import (
     CodeAssignment,
     Finding,
     Framework,
-    Project,
     ReviewDecision,
     Segment,
     SegmentSeen,
     Stance,
     User,
 )
+from tests.services.conftest import Seed
+from tests.services.conftest import seeded_project as the_project
 from tests.webui import conftest as web
-
-seed = web.seed
-Seed = web.Seed
-
-
-@pytest.fixture
-def db(session_factory: sessionmaker[Session], seed: Seed) -> Iterator[Session]:
-    with session_factory() as session:
-        yield session
-
-
-def the_project(db: Session, slug: str = "send-review") -> Project:
-    return db.scalars(select(Project).where(Project.slug == slug)).one()
 
 
 def person(db: Session, role: str | None = "parent_carer", email: str = "reviewer@example.org") -> Actor:

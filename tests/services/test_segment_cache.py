@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from coproduce.services.segment_cache import SegmentCache, content_stamp
 from coproduce.services.segment_filters import SegmentFilter, count_segments, filtered_segments, matching_segment_ids
 from coproduce.store.models import AnalysisRun, CodingTask, Project, Respondent, Response, Segment, Source, User
+from tests.services.conftest import Seed
+from tests.services.conftest import seeded_project as project
 from tests.webui import conftest as web
 
-seed = web.seed
 make_user = web.make_user
-Seed = web.Seed
-
-
-@pytest.fixture
-def db(session_factory: sessionmaker[Session], seed: Seed) -> Iterator[Session]:
-    with session_factory() as session:
-        yield session
-
-
-def project(db: Session, slug: str = "send-review") -> Project:
-    return db.scalars(select(Project).where(Project.slug == slug)).one()
 
 
 class Counting:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from coproduce.services.segment_filters import (
     SegmentFilter,
@@ -20,27 +20,15 @@ from coproduce.services.segment_filters import (
 from coproduce.store.models import (
     CodeAssignment,
     CodingTask,
-    Project,
     Response,
     Segment,
     SegmentSeen,
     User,
     utcnow,
 )
+from tests.services.conftest import Seed
+from tests.services.conftest import seeded_project as project
 from tests.webui import conftest as web
-
-seed = web.seed
-Seed = web.Seed
-
-
-@pytest.fixture
-def db(session_factory: sessionmaker[Session], seed: Seed) -> Iterator[Session]:
-    with session_factory() as session:
-        yield session
-
-
-def project(db: Session, slug: str = "send-review") -> Project:
-    return db.scalars(select(Project).where(Project.slug == slug)).one()
 
 
 def ids(db: Session, seed: Seed, **fields: object) -> list[int]:

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from coproduce.services.search import semantic_search
 from coproduce.services.segment_cache import SegmentCache
 from coproduce.services.segment_filters import SegmentFilter
 from coproduce.services.segment_vectors import SegmentVectors
 from coproduce.store.models import AnalysisRun, Project, Segment
-from tests.webui import conftest as web
-
-seed = web.seed
-Seed = web.Seed
+from tests.services.conftest import Seed
+from tests.services.conftest import seeded_project as project
 
 
 class HashEmbedder:
@@ -36,16 +33,6 @@ class HashEmbedder:
             v = rng.normal(size=8).astype(np.float32)
             rows.append(v / np.linalg.norm(v))
         return np.vstack(rows) if rows else np.zeros((0, 8), dtype=np.float32)
-
-
-@pytest.fixture
-def db(session_factory: sessionmaker[Session], seed: Seed) -> Iterator[Session]:
-    with session_factory() as session:
-        yield session
-
-
-def project(db: Session) -> Project:
-    return db.scalars(select(Project).where(Project.slug == "send-review")).one()
 
 
 def test_scores_equal_embedding_every_candidate_and_segments_are_read_once(db: Session, seed: Seed) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from coproduce.errors import BadInputError
 from coproduce.services.audit import Actor
@@ -18,10 +18,9 @@ from coproduce.services.signoff import (
 )
 from coproduce.services.users import add_member, create_user
 from coproduce.store.models import AuditEvent, Finding, Notification, Project, SignOff, User
+from tests.services.conftest import Seed
 from tests.webui import conftest as web
 
-seed = web.seed  # the web UI's seeded project: three findings from a finished analysis
-Seed = web.Seed
 ANALYST = Actor(label="analyst@example.org")
 
 
@@ -31,12 +30,6 @@ def member(session: Session, role: str, name: str | None = None) -> User:
     user = create_user(session, Actor(label="test"), email, name or role, web.PASSWORD)
     add_member(session, Actor(label="test"), project, user, role)
     return user
-
-
-@pytest.fixture
-def db(session_factory: sessionmaker[Session], seed: Seed) -> Session:
-    with session_factory() as session:
-        yield session
 
 
 def finding(db: Session, seed: Seed, index: int = 0) -> Finding:
