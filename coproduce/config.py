@@ -97,6 +97,12 @@ class Settings:
         "`coproduce serve` and `coproduce demo` start a queue worker as a child process. Turn off when "
         "workers run on their own (`coproduce worker`).",
     )
+    warm_search_model: bool = _setting(
+        True,
+        "Servers (`coproduce serve`, `coproduce demo`) load the sentence model for search by meaning in a background "
+        "thread as each server process starts, so a reviewer's first search does not wait for it (about 7 s on two "
+        "cores). Turn off to load it on the first search instead.",
+    )
     default_retention_days: int = _setting(
         0,
         "Days to keep a respondent's data after it was imported, for projects without their own retention "

@@ -116,6 +116,7 @@ def serve(
 
     from coproduce.store.db import make_engine
     from coproduce.store.schema import upgrade
+    from webui.search import warm_embedder
 
     if upgrade_schema:
         engine = make_engine(settings)
@@ -124,4 +125,5 @@ def serve(
         finally:
             engine.dispose()
     app = create_app(settings=settings)
+    warm_embedder(app)
     run_simple(host, port, app, threaded=True, use_reloader=debug, use_debugger=debug)

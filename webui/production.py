@@ -4,7 +4,8 @@ One Python process cannot use more than one core for page rendering (the GIL), s
 several cores ``coproduce serve --workers N`` runs N gunicorn workers. The app is built in each
 worker after the fork (``preload_app`` off), so no database connection is shared between processes.
 Per-process state stays per process: the login throttle counts failures per worker (each worker
-still refuses after the limit), and each worker makes its own embedder on first semantic search.
+still refuses after the limit), and each worker loads its own search model as it starts (the
+``warm_search_model`` setting).
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         from webui import create_app
+        from webui.search import warm_embedder
 
-        return create_app(settings=self.settings)
+        app = create_app(settings=self.settings)
+        warm_embedder(app)  # in each worker, after the fork
+        return app
 
 
 def serve_gunicorn(

