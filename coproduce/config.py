@@ -92,6 +92,12 @@ class Settings:
         "How often a worker reports it is alive. A running job whose worker missed three reports (or whose "
         "process is gone, on the same machine) is marked interrupted and, if it can resume, queued again.",
     )
+    job_history_days: int = _setting(
+        30,
+        "Days to keep background jobs (and stopped workers) after they ended; workers delete older ones as they "
+        "sweep. A job's row holds its arguments, label and error, which name projects, files and who asked. "
+        "0 keeps them all.",
+    )
     start_worker: bool = _setting(
         True,
         "`coproduce serve` and `coproduce demo` start a queue worker as a child process. Turn off when "

@@ -21,13 +21,13 @@ import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from coproduce.config import Settings
 from coproduce.errors import BadInputError
 from coproduce.services import jobs
 from coproduce.store.db import transaction
-from coproduce.store.models import Job, utcnow
+from coproduce.store.models import Job, JobWorker, utcnow
 
 if TYPE_CHECKING:
     from huey import Huey
@@ -168,6 +168,20 @@ def recover(queue: jobs.JobQueue, now: datetime | None = None) -> list[str]:
     for job_id in requeued:
         queue.enqueue(job_id)
     return requeued
+
+
+def prune(queue: jobs.JobQueue, keep_days: int, now: datetime | None = None) -> int:
+    """Delete the jobs that ended more than ``keep_days`` days ago, and the workers that stopped as long ago
+    (their arguments, labels and errors name projects, files and people who asked); 0 keeps them all.
+    Returns how many jobs were deleted. Safe to run in several workers at once."""
+    if keep_days <= 0:
+        return 0
+    before = (now or utcnow()) - timedelta(days=keep_days)
+    with transaction(queue.factory) as session:
+        ended = delete(Job).where(Job.status.in_(jobs.DONE_STATUSES), Job.finished_at < before)
+        deleted = session.execute(ended).rowcount or 0
+        session.execute(delete(JobWorker).where(JobWorker.stopped_at < before))
+    return int(deleted)
 
 
 def _tidy(factory: Any, path: str, job_id: str) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coproduce.config import Settings
 from coproduce.services import jobs
-from coproduce.services.job_queue import local_worker_id, recover, serve
+from coproduce.services.job_queue import local_worker_id, prune, recover, serve
 from coproduce.store.db import transaction
 from coproduce.store.models import Job, JobWorker, utcnow
 
@@ -91,6 +91,9 @@ class Worker:
         requeued = recover(self.queue)
         if requeued:
             self.say(f"Queued again {len(requeued)} job(s) left by a stopped worker: {', '.join(requeued)}")
+        pruned = prune(self.queue, self.settings.job_history_days)
+        if pruned:
+            self.say(f"Deleted {pruned} job(s) that ended more than {self.settings.job_history_days} days ago.")
         return requeued
 
     def run(self, *, warm_models: bool = True) -> None:

@@ -243,3 +243,31 @@ def test_workers_register_and_say_when_they_stop(queue: JobQueue, session_factor
     assert queue.get(job_id).status == "queued"
     with session_factory() as session:
         assert session.scalar(select(Job.worker_id).where(Job.id == job_id)) is None
+
+
+def test_ended_jobs_and_stopped_workers_are_deleted_after_the_history_days(
+    queue: JobQueue, context: JobContext, session_factory, settings: Settings
+) -> None:
+    from coproduce.services.job_queue import prune
+    from coproduce.store.models import JobWorker
+
+    old, recent = (queue.submit(add, kind="test", a=i, b=1) for i in range(2))
+    run_pending(queue, context)
+    running = queue.submit(add, kind="test", a=9, b=9)
+    _claim(queue, running, "elsewhere:1:x")
+    waiting = queue.submit(add, kind="test", a=7, b=7)
+    assert queue.cancel(waiting) and queue.get(waiting).status == "cancelled"
+    long_ago = utcnow() - timedelta(days=40)
+    with transaction(session_factory) as session:
+        session.get(Job, old).finished_at = long_ago
+        session.get(Job, running).created_at = long_ago  # still running: kept, however old
+        session.add(JobWorker(id="gone:1:a", host="gone", pid=1, stopped_at=long_ago))
+        session.add(JobWorker(id="gone:2:b", host="gone", pid=2, stopped_at=utcnow()))
+
+    assert prune(queue, 0) == 0  # 0 keeps everything
+    worker = Worker(settings.with_overrides(job_history_days=30), session_factory)
+    worker.sweep()
+    with session_factory() as session:
+        assert set(session.scalars(select(Job.id))) == {recent, waiting, running}
+        assert set(session.scalars(select(JobWorker.id))) == {"gone:2:b"}
+    assert prune(queue, 30) == 0  # nothing more to delete
