@@ -92,6 +92,7 @@ class SentenceEmbedder:
         progress: Callable[[int, int], None] | None = None,
     ):
         self._model = model
+        self._model_lock = threading.Lock()  # a server's warm-up thread and a first search may ask at once
         self.model_id = model_id
         self.cache = cache if cache is not None else EmbeddingCache()  # an empty cache is falsy (len 0)
         self.batch_size = batch_size
@@ -101,7 +102,9 @@ class SentenceEmbedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            self._model = load_embedder()
+            with self._model_lock:
+                if self._model is None:
+                    self._model = load_embedder()
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
