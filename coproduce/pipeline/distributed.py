@@ -346,7 +346,10 @@ def _installed_model(embedder: Embedder) -> bool:
     from coproduce.nlp import EMBEDDING_MODEL_ID, load_embedder
 
     model = embedder._model  # None until loaded; loading it here only to compare would be waste
-    return embedder.model_id == EMBEDDING_MODEL_ID and (model is None or model is load_embedder())
+    if embedder.model_id != EMBEDDING_MODEL_ID:
+        return False
+    # A model object the embedder was given is the installed one only if this process loaded that one already.
+    return model is None or (load_embedder.cache_info().currsize > 0 and model is load_embedder())
 
 
 def _nothing() -> None:

@@ -155,3 +155,15 @@ def test_the_setting_chooses_the_executor(tmp_path) -> None:
     chosen = default_pipeline(Settings(instance_dir=tmp_path, dask_scheduler="local:2", dask_partition_size=7))
     assert isinstance(chosen.executor, DaskExecutor) and chosen.executor.partition_size == 7
     assert chosen.describe() == default_pipeline(Settings(instance_dir=tmp_path)).describe()  # same config hash
+
+
+def test_an_embedder_with_its_own_model_is_not_taken_for_the_installed_one_and_nothing_is_loaded_to_check():
+    from coproduce.nlp import load_embedder
+    from coproduce.pipeline.distributed import _installed_model
+    from coproduce.pipeline.embed import EmbeddingCache, SentenceEmbedder
+
+    loaded_before = load_embedder.cache_info().currsize
+    assert not _installed_model(SentenceEmbedder(model=object(), cache=EmbeddingCache()))
+    assert load_embedder.cache_info().currsize == loaded_before  # no MiniLM loaded just to compare
+    assert _installed_model(SentenceEmbedder(cache=EmbeddingCache()))  # not loaded yet: the workers' own
+    assert not _installed_model(SentenceEmbedder(cache=EmbeddingCache(), model_id="another-model"))
