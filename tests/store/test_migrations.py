@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from coproduce.store.models import AuditEvent, Base
-from coproduce.store.schema import current_revision, head_revision, include_object, upgrade
+from coproduce.store.schema import current_revision, downgrade, head_revision, include_object, upgrade
 from tests.dbtarget import empty_database_url
 
 
@@ -44,6 +44,24 @@ def test_upgrade_gives_the_models_schema(empty_engine):
 def test_postgres_upgrade_gives_the_models_schema(postgres_engine):
     upgrade(postgres_engine)
     assert_schema_matches_models(postgres_engine)
+
+
+@pytest.mark.postgres
+def test_postgres_keyword_search_gets_a_trigram_index_that_downgrade_removes(postgres_engine):
+    with postgres_engine.connect() as c:
+        if not c.scalar(text("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_trgm'")):
+            pytest.skip("pg_trgm is not installed on this server (the migration then leaves the index out)")
+    upgrade(postgres_engine)
+    find = text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_segment_text_trgm'")
+    with postgres_engine.connect() as c:
+        assert "gin (text gin_trgm_ops)" in c.scalar(find)
+        c.execute(text("SET enable_seqscan = off"))  # an empty table: make the planner show it would use the index
+        plan = "\n".join(c.scalars(text("EXPLAIN SELECT id FROM segment WHERE text ILIKE '%wait%'")))
+        assert "ix_segment_text_trgm" in plan
+    downgrade(postgres_engine, "0005")
+    with postgres_engine.connect() as c:
+        assert c.scalar(find) is None
+    upgrade(postgres_engine)
 
 
 def test_audit_events_cannot_be_changed_or_deleted(session):
@@ -92,16 +110,9 @@ def test_upgrading_a_database_with_rows_keeps_them(empty_engine):
 
 
 def test_every_migration_downgrades_cleanly(empty_engine):
-    from alembic import command
-
-    from coproduce.store.schema import alembic_config
-
     engine = empty_engine
     upgrade(engine)
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
+    downgrade(engine, "base")
     assert current_revision(engine) is None
     upgrade(engine)
     assert_schema_matches_models(engine)
