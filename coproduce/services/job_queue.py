@@ -21,7 +21,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from coproduce.config import Settings
 from coproduce.errors import BadInputError
@@ -171,16 +171,17 @@ def recover(queue: jobs.JobQueue, now: datetime | None = None) -> list[str]:
 
 
 def prune(queue: jobs.JobQueue, keep_days: int, now: datetime | None = None) -> int:
-    """Delete the jobs that ended more than ``keep_days`` days ago, and the workers that stopped as long ago
-    (their arguments, labels and errors name projects, files and people who asked); 0 keeps them all.
-    Returns how many jobs were deleted. Safe to run in several workers at once."""
+    """Delete the jobs that ended more than ``keep_days`` days ago (their arguments, labels and errors name
+    projects, files and people who asked), and the workers that stopped or fell silent as long ago; 0 keeps
+    them all. Returns how many jobs were deleted. Safe to run in several workers at once."""
     if keep_days <= 0:
         return 0
     before = (now or utcnow()) - timedelta(days=keep_days)
     with transaction(queue.factory) as session:
         ended = delete(Job).where(Job.status.in_(jobs.DONE_STATUSES), Job.finished_at < before)
         deleted = session.execute(ended).rowcount or 0
-        session.execute(delete(JobWorker).where(JobWorker.stopped_at < before))
+        # A worker that crashed never says it stopped: not heard from in as long is gone too.
+        session.execute(delete(JobWorker).where(or_(JobWorker.stopped_at < before, JobWorker.heartbeat_at < before)))
     return int(deleted)
 
 

@@ -263,6 +263,7 @@ def test_ended_jobs_and_stopped_workers_are_deleted_after_the_history_days(
         session.get(Job, running).created_at = long_ago  # still running: kept, however old
         session.add(JobWorker(id="gone:1:a", host="gone", pid=1, stopped_at=long_ago))
         session.add(JobWorker(id="gone:2:b", host="gone", pid=2, stopped_at=utcnow()))
+        session.add(JobWorker(id="crashed:3:c", host="gone", pid=3, heartbeat_at=long_ago))  # never said it stopped
 
     assert prune(queue, 0) == 0  # 0 keeps everything
     worker = Worker(settings.with_overrides(job_history_days=30), session_factory)
