@@ -11,16 +11,78 @@ product (the vectors are unit length, so cosine distance is ``1 - x @ y``), hand
 fitted coordinates of rows it has seen (which is all BERTopic asks for: a subset of the rows it fitted)
 and refuses any other row, instead of projecting it approximately. Fixed seed, one thread: the same
 input gives the same layout.
+
+UMAP's seeded layout is single-threaded and its numba kernel holds the GIL, so two fits in two threads took
+as long as one after the other. :func:`release_gil_in_layout` compiles the same kernel with ``nogil=True``
+(same code, same flags otherwise: the same layout), so the theme finder can fit several groups at once.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 BLOCK_ROWS = 2048  # rows of the similarity matrix held at once: 2048 x 5000 float32 is 40 MB
+
+_lock = threading.Lock()
+_quiet_depth = 0
+_quiet: Any = None
+_gil_released = False
+
+
+def release_gil_in_layout() -> bool:
+    """Swap UMAP's single-threaded layout kernel for the same kernel compiled without the GIL (once per process).
+
+    UMAP looks the kernel up in its module on every fit, so replacing the module attribute is enough. Returns
+    False (and changes nothing) where this UMAP does not have the kernel under the name it had when this was
+    written (umap-learn 0.5): fits still work, they just do not overlap.
+    """
+    global _gil_released
+    with _lock:
+        if _gil_released:
+            return True
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=ImportWarning)  # "Tensorflow not installed": not needed
+            import numba
+            from umap import layouts
+        kernel = getattr(layouts, "_optimize_layout_euclidean_single_epoch", None)
+        if kernel is None or not hasattr(layouts, "_nb_optimize_layout_euclidean_single_epoch"):
+            return False
+        layouts._nb_optimize_layout_euclidean_single_epoch = numba.njit(
+            kernel, fastmath=True, parallel=False, nogil=True
+        )
+        _gil_released = True
+        return True
+
+
+@contextmanager
+def quiet_umap_fit() -> Iterator[None]:
+    """Silence UMAP's warning that a precomputed graph cannot transform new data (we never ask it to).
+
+    ``warnings.catch_warnings`` swaps one process-wide filter list, so two threads each entering and leaving
+    their own would restore each other's filters out of order. Fits running at once share one, entered by
+    the first and left by the last.
+    """
+    global _quiet_depth, _quiet
+    with _lock:
+        if _quiet_depth == 0:
+            _quiet = warnings.catch_warnings()
+            _quiet.__enter__()
+            warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                _quiet.__exit__(None, None, None)
+                _quiet = None
 
 
 def exact_cosine_neighbours(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,9 +135,9 @@ class ExactNeighboursUMAP:
         n = len(x)
         k = max(2, min(self.n_neighbors, n - 1))
         indices, distances = exact_cosine_neighbours(x, k)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=ImportWarning)  # "Tensorflow not installed": not needed
-            from umap import UMAP
+        release_gil_in_layout()  # also imports UMAP without its ImportWarning
+        from umap import UMAP
+
         model = UMAP(
             n_neighbors=k,
             n_components=max(2, min(self.n_components, n - 2)),
@@ -86,9 +148,7 @@ class ExactNeighboursUMAP:
             n_jobs=1,
             precomputed_knn=(indices, distances),
         )
-        with warnings.catch_warnings():
-            # UMAP warns that without its own search index it cannot transform new data: we never ask it to.
-            warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+        with quiet_umap_fit():
             embedding = model.fit_transform(_unit(x))
         self.embedding_ = np.asarray(embedding, dtype=np.float32)
         self._row_of = {}

@@ -26,8 +26,10 @@ BERTopic gets a backend that only knows those texts, so it cannot embed or downl
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,9 @@ class ThemeSettings:
     # whose centroid it is nearest (if at least assign_min_similarity), so time grows with the sample.
     max_fit_segments: int = 5000
     assign_min_similarity: float = 0.5
+    # Groups fitted at once, in threads (None: one per core). Each fit is seeded on its own, so any number
+    # gives the same themes; UMAP's layout runs without the GIL (theme_reducer.release_gil_in_layout).
+    threads: int | None = None
     quality: QualitySettings = field(default_factory=QualitySettings)
 
     def __post_init__(self) -> None:
@@ -67,6 +72,8 @@ class ThemeSettings:
             raise ValueError("min_segments must be at least 4: UMAP and HDBSCAN need a few neighbours")
         if not 0 < self.code_min_similarity <= 1 or not 0 < self.zeroshot_min_similarity <= 1:
             raise ValueError("similarity thresholds must be in (0, 1]")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError("threads must be at least 1 (or None for one per core)")
 
     def min_cluster_size(self, n: int) -> int:
         size = min(max(round(n * self.min_cluster_share), self.min_cluster_floor), self.min_cluster_cap)
@@ -146,6 +153,19 @@ class BERTopicThemeFinder:
         self.settings = settings or ThemeSettings()
         self.reducer_factory = reducer_factory or (lambda n, seed: umap_reducer(n, seed, self.settings))
 
+    def warm(self) -> None:
+        """Import BERTopic and compile UMAP's numba kernels now (10-40 s in a new process), not in the first run.
+
+        A long-lived worker calls this once when it starts; a tiny fit of random vectors compiles what a real one
+        needs (the kernels are compiled per argument type, not per size).
+        """
+        _import_topic_libraries()
+        from coproduce.pipeline.theme_reducer import release_gil_in_layout
+
+        release_gil_in_layout()
+        x = np.random.default_rng(self.settings.seed).normal(size=(40, 16)).astype(np.float32)
+        self.reducer_factory(len(x), self.settings.seed).fit_transform(x / np.linalg.norm(x, axis=1, keepdims=True))
+
     def find(
         self,
         segments: Sequence[SegmentText],
@@ -167,10 +187,13 @@ class BERTopicThemeFinder:
         code_vectors = self.embedder.embed(texts)
         raw: list[ThemeFound] = []
         groups = _groups(segments, question_of, respondent_of, self.settings.across_questions)
-        for group in groups:
-            themes, skipped = self._themes_for(
+        found = self._map_groups(
+            lambda group: self._themes_for(
                 group, segments, vectors, codes, texts, code_vectors, seed, question_of, type_of
-            )
+            ),
+            groups,
+        )
+        for themes, skipped in found:
             raw.extend(themes)
             result.unprocessed.extend(skipped)
         vector_of = {s.key: vectors[i] for i, s in enumerate(segments)}
@@ -179,6 +202,22 @@ class BERTopicThemeFinder:
         )
         result.items = report.themes
         return result
+
+    def _map_groups(
+        self, work: Callable[[_Group], tuple[list[ThemeFound], list[Unprocessed]]], groups: list[_Group]
+    ) -> list[tuple[list[ThemeFound], list[Unprocessed]]]:
+        """``work`` on every group, in the groups' order; several at once when there are cores to spare."""
+        _import_topic_libraries()  # here, not in the threads: their import warnings are filtered process-wide
+        threads = min(len(groups), self.settings.threads or os.cpu_count() or 1)
+        if threads <= 1:
+            return [work(group) for group in groups]
+        from coproduce.pipeline.theme_reducer import release_gil_in_layout
+
+        release_gil_in_layout()
+        with ThreadPoolExecutor(threads, thread_name_prefix="themes") as pool:
+            # Largest first, so a big group ("all") does not start last and leave the other core idle.
+            futures = {id(g): pool.submit(work, g) for g in sorted(groups, key=lambda g: -len(g.indices))}
+            return [futures[id(group)].result() for group in groups]
 
     def _themes_for(
         self,
@@ -375,10 +414,8 @@ def _fit_topics(
     settings: ThemeSettings,
     reducer: Any,
 ) -> tuple[list[int], dict[int, list[str]]]:
-    """BERTopic's topic per document, and each topic's c-TF-IDF keywords."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ImportWarning)  # umap: "Tensorflow not installed"
-        from bertopic import BERTopic
+    """BERTopic's topic per document, and each topic's c-TF-IDF keywords (after :func:`_import_topic_libraries`)."""
+    from bertopic import BERTopic
     from sklearn.feature_extraction.text import CountVectorizer
 
     size = settings.min_cluster_size(len(docs))
@@ -406,6 +443,13 @@ def _fit_topics(
         if topic != -1
     }
     return [int(t) for t in topics], keywords
+
+
+def _import_topic_libraries() -> None:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ImportWarning)  # umap: "Tensorflow not installed"
+        import bertopic  # noqa: F401
+        import hdbscan  # noqa: F401
 
 
 class _Clusterer:

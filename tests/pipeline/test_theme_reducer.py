@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coproduce.pipeline.theme_reducer import ExactNeighboursUMAP, exact_cosine_neighbours
+from coproduce.pipeline.theme_reducer import ExactNeighboursUMAP, exact_cosine_neighbours, release_gil_in_layout
 
 
 def unit_rows(n: int, dims: int = 24, seed: int = 0) -> np.ndarray:
@@ -48,3 +48,13 @@ def test_umap_layout_is_repeatable_and_transform_returns_fitted_rows():
     np.testing.assert_array_equal(reducer.transform(x[subset]), second[subset])
     with pytest.raises(ValueError, match="not in the fit"):
         reducer.transform(unit_rows(2, seed=99))
+
+
+def test_the_layout_kernel_runs_without_the_gil_once_released():
+    assert release_gil_in_layout() is True
+    from umap import layouts  # imported by release_gil_in_layout() without umap's ImportWarning
+
+    kernel = layouts._nb_optimize_layout_euclidean_single_epoch
+    assert kernel.targetoptions["nogil"] is True
+    assert kernel.targetoptions["parallel"] is False  # still single-threaded within a fit: repeatable
+    assert release_gil_in_layout() is True and layouts._nb_optimize_layout_euclidean_single_epoch is kernel

@@ -113,6 +113,32 @@ def test_groups_per_question_and_across_all(embedder, corpus, framework) -> None
     assert unnumbered and {t.key.split("-")[0] for t in unnumbered} == {"all"}
 
 
+def two_questions(corpus: Corpus) -> dict:
+    """Odd responses answer question 1, even ones question 2: three groups (q1, q2, all)."""
+    return {**corpus.context(), "question_of_segment": {key: 1 + key[0] % 2 for key in corpus.topic}}
+
+
+def test_groups_fitted_in_threads_give_the_same_themes_and_leave_warning_filters_alone(
+    embedder, corpus, framework
+) -> None:
+    import warnings
+
+    context = two_questions(corpus)
+    filters = list(warnings.filters)
+    one = BERTopicThemeFinder(embedder, ThemeSettings(threads=1), reducer_factory=pca_reducer)
+    three = BERTopicThemeFinder(embedder, ThemeSettings(threads=3), reducer_factory=pca_reducer)
+    alone = one.find(corpus.segments, corpus.vectors, framework, context)
+    together = three.find(corpus.segments, corpus.vectors, framework, context)
+    assert alone == together
+    assert {t.key.split("-")[0] for t in together.items} == {"q1", "q2", "all"}
+    assert [t.key for t in together.items] == sorted(
+        (t.key for t in together.items), key=lambda k: ["q1", "q2", "all"].index(k.split("-")[0])
+    )  # in the groups' order, whichever finished first
+    assert warnings.filters == filters
+    with pytest.raises(ValueError, match="threads"):
+        ThemeSettings(threads=0)
+
+
 def test_tiny_and_empty_groups_are_reported_not_modelled(embedder, corpus, framework) -> None:
     finder = BERTopicThemeFinder(embedder, reducer_factory=pca_reducer)
     tiny = corpus.segments[:4]
@@ -192,6 +218,13 @@ def test_real_umap_is_repeatable(embedder, corpus, framework) -> None:
     first = finder.find(corpus.segments, corpus.vectors, framework, context)
     again = BERTopicThemeFinder(embedder).find(corpus.segments, corpus.vectors, framework, context)
     assert first == again
+    # Three groups fitted at once (UMAP's layout without the GIL) give what one after the other gives.
+    grouped = {**two_questions(corpus), "seed": 42}
+    in_turn = BERTopicThemeFinder(embedder, ThemeSettings(threads=1))
+    at_once = BERTopicThemeFinder(embedder, ThemeSettings(threads=3))
+    assert in_turn.find(corpus.segments, corpus.vectors, framework, grouped) == at_once.find(
+        corpus.segments, corpus.vectors, framework, grouped
+    )
     themes = first.items
     assert theme_for(themes, corpus, "senco").code == "SCO"
     assert theme_for(themes, corpus, "parking").code is None
