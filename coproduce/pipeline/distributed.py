@@ -226,7 +226,7 @@ class DaskExecutor:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         keys, found, missing = embedder.lookup(texts)  # each distinct text once; cached ones not at all
-        batches = length_sorted_batches(missing, embedder.batch_size)
+        batches = length_sorted_batches(missing, embedder.batch_size, embedder.token_lengths)
         per_partition = max(1, round(self.partition_size / embedder.batch_size))
         groups = [batches[start : start + per_partition] for start in range(0, len(batches), per_partition)]
         futures = [

@@ -1,8 +1,10 @@
 """Sentence embeddings with a cache keyed by model id and text hash: a re-run embeds only new text.
 
 The cache is a small SQLite file of float32 vectors beside the project database (or in memory
-for tests). Texts are embedded in batches sorted by length, because padding a batch to its
-longest member is what costs time on a CPU, and torch uses every core present.
+for tests). Texts are embedded in batches sorted by their length in tokens, because padding a batch
+to its longest member is what costs time on a CPU, and torch uses every core present. (Sorting by
+characters, as ``SentenceTransformer.encode`` does, padded 1,000 synthetic responses' sentences to 20%
+more tokens than they hold, against 1% by tokens: the encode took 17-22% longer; docs/benchmarks.md.)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from coproduce.nlp import EMBEDDING_MODEL_ID, load_embedder
+from coproduce.nlp import EMBEDDING_MODEL_ID, count_installed_tokens, load_embedder
 
 DIMENSIONS = 384
 
@@ -126,7 +128,7 @@ class SentenceEmbedder:
         import torch
 
         torch.set_num_threads(os.cpu_count() or 1)
-        batches = length_sorted_batches(missing, self.batch_size)
+        batches = length_sorted_batches(missing, self.batch_size, self.token_lengths)
         out: dict[str, np.ndarray] = {}
         done = 0
         for batch in batches:
@@ -140,15 +142,35 @@ class SentenceEmbedder:
                 self.progress(done, len(missing))
         return out
 
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Each text's length in the model's tokens (as truncated), without loading the model to count them.
 
-def length_sorted_batches(missing: dict[str, str], batch_size: int) -> list[list[tuple[str, str]]]:
-    """(key, text) batches in order of text length: similar lengths pad less.
+        The loaded model's own tokenizer where there is one; for the installed MiniLM not yet loaded (a Dask
+        driver that only plans batches), its tokenizer file, which counts the same; otherwise characters.
+        """
+        if self._model is None and self.model_id == EMBEDDING_MODEL_ID:
+            return count_installed_tokens(texts)
+        tokenizer = getattr(self.model, "tokenizer", None)
+        if tokenizer is None or not callable(tokenizer):
+            return [len(t) for t in texts]
+        limit = getattr(self.model, "max_seq_length", None)
+        ids = tokenizer(list(texts), truncation=limit is not None, max_length=limit)["input_ids"]
+        return [len(i) for i in ids]
+
+
+def length_sorted_batches(
+    missing: dict[str, str], batch_size: int, token_lengths: Callable[[Sequence[str]], list[int]] | None = None
+) -> list[list[tuple[str, str]]]:
+    """(key, text) batches in order of length in tokens (characters without ``token_lengths``): less padding.
 
     A vector depends (by about 1e-7) on the other texts padded into its batch, so whoever encodes these texts,
     in one process or spread over workers (``pipeline.distributed``), uses exactly these batches.
     """
-    items = sorted(missing.items(), key=lambda kv: len(kv[1]))
-    return [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    items = list(missing.items())
+    tokens = token_lengths([t for _, t in items]) if token_lengths and items else [0] * len(items)
+    order = sorted(range(len(items)), key=lambda i: (tokens[i], len(items[i][1])))  # stable: ties keep input order
+    ordered = [items[i] for i in order]
+    return [ordered[start : start + batch_size] for start in range(0, len(ordered), batch_size)]
 
 
 def encode_batch(model: Any, texts: Sequence[str], batch_size: int) -> np.ndarray:
