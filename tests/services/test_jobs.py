@@ -4,6 +4,7 @@ whose worker died."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from datetime import timedelta
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from coproduce.config import Settings
 from coproduce.services import jobs
 from coproduce.services.job_queue import recover, run_pending, worker_gone
-from coproduce.services.job_worker import Worker
+from coproduce.services.job_worker import Worker, warm
 from coproduce.services.jobs import JobBusyError, JobContext, JobQueue
 from coproduce.store.db import transaction
 from coproduce.store.models import Job, utcnow
@@ -272,3 +273,19 @@ def test_ended_jobs_and_stopped_workers_are_deleted_after_the_history_days(
         assert set(session.scalars(select(Job.id))) == {recent, waiting, running}
         assert set(session.scalars(select(JobWorker.id))) == {"gone:2:b"}
     assert prune(queue, 30) == 0  # nothing more to delete
+
+
+def test_warming_a_worker_warms_its_pipeline_and_freezes_what_is_loaded() -> None:
+    class Pipeline:
+        warmed = False
+
+        def warm(self) -> None:
+            self.warmed = True
+
+    pipeline = Pipeline()
+    try:
+        warm(pipeline)  # type: ignore[arg-type]
+        assert pipeline.warmed
+        assert gc.get_freeze_count() > 0  # full collections in later runs skip the loaded models
+    finally:
+        gc.unfreeze()
