@@ -4,7 +4,7 @@ The cache is a small SQLite file of float32 vectors beside the project database 
 for tests). Texts are embedded in batches sorted by their length in tokens, because padding a batch
 to its longest member is what costs time on a CPU, and torch uses every core present. (Sorting by
 characters, as ``SentenceTransformer.encode`` does, padded 1,000 synthetic responses' sentences to 20%
-more tokens than they hold, against 1% by tokens: the encode took 17-22% longer; docs/benchmarks.md.)
+more tokens than they hold, against 1% by tokens: the encode took 18-29% longer; docs/benchmarks.md.)
 """
 
 from __future__ import annotations
