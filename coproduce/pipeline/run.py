@@ -119,7 +119,7 @@ class Pipeline:
         """Load the models and compile the kernels a run needs now, so the first run does not wait for them.
 
         Stages warm through what they already offer: a segmenter's ``nlp``, an embedder's ``model``, any stage's
-        ``warm()``. In a new process this takes 10-40 s, mostly BERTopic's imports and UMAP's numba kernels.
+        ``warm()``. Most of it is BERTopic's imports and UMAP's numba kernels (see ``BERTopicThemeFinder.warm``).
         """
         getattr(self.segmenter, "nlp", None)
         getattr(self.embedder, "model", None)
