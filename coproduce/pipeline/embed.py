@@ -143,12 +143,13 @@ class SentenceEmbedder:
         return out
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
-        """Each text's length in the model's tokens (as truncated), without loading the model to count them.
+        """Each text's length in the model's tokens (as truncated).
 
-        The loaded model's own tokenizer where there is one; for the installed MiniLM not yet loaded (a Dask
-        driver that only plans batches), its tokenizer file, which counts the same; otherwise characters.
+        The installed MiniLM (``model_id`` names the model, as the cache keys do) is counted from its tokenizer
+        file, which counts as the loaded model does (tested) without loading it: a Dask driver only plans batches.
+        Another model is counted by its own tokenizer; one without a tokenizer, in characters.
         """
-        if self._model is None and self.model_id == EMBEDDING_MODEL_ID:
+        if self.model_id == EMBEDDING_MODEL_ID:
             return count_installed_tokens(texts)
         tokenizer = getattr(self.model, "tokenizer", None)
         if tokenizer is None or not callable(tokenizer):

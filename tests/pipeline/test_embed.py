@@ -41,6 +41,9 @@ def test_the_tokenizer_file_counts_what_the_loaded_model_counts():
     loaded = SentenceEmbedder(model=load_embedder(), cache=EmbeddingCache())
     unloaded = SentenceEmbedder(cache=EmbeddingCache())
     counts = count_installed_tokens(texts)
+    model = load_embedder()
+    own = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+    assert [len(ids) for ids in own] == counts  # the loaded model's own tokenizer agrees with the file
     assert loaded.token_lengths(texts) == counts
     assert unloaded.token_lengths(texts) == counts
     assert unloaded._model is None  # counting did not load the model
