@@ -6,7 +6,7 @@ SetFit-style: pairs of texts with a target cosine (1 or 0), mean squared error o
 ``--pairs themes`` pairs each labelled response with every theme text ("label: description"), 1 where the response
 carries the theme; ``responses`` pairs labelled responses with each other, 1 where they share a theme; ``both``.
 The product's zero-shot coder then codes the other 80 responses with the fine-tuned copy, so the figure compares
-with the harness's "20 labelled per question" row (same draws: ``labelled_per_group``'s seeded order). Writes
+with the harness's "20 labelled per question" row (the same draws: ``harness.labelled_draws``). Writes
 ``benchmarks/results/fewshot-finetune-<date>-<pairs>-<epochs>-<lr>.json``; see docs/evaluation.md.
 """
 
@@ -22,15 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
+from coproduce.evaluation.cli import DEFAULT_THEMEFINDER
 from coproduce.evaluation.datasets import Dataset, read_themefinder
-from coproduce.evaluation.harness import ZeroShotCoder, predict
+from coproduce.evaluation.harness import ZeroShotCoder, labelled_draws, predict
 from coproduce.evaluation.metrics import micro_f1, sample_f1, to_matrix
 from coproduce.nlp import load_embedder
 from coproduce.pipeline.embed import EmbeddingCache, SentenceEmbedder
 from coproduce.pipeline.themes import code_text
 
 ROOT = Path(__file__).resolve().parents[1]
-GAMBLING = ROOT.parent / "shared" / "data" / "themefinder-gambling-xs"
 
 
 def training_pairs(dataset: Dataset, labelled: list, kind: str) -> list[tuple[str, str, float]]:
@@ -73,11 +73,9 @@ def run(folder: Path, per_question: int, draws: int, epochs: int, lr: float, kin
     started = time.perf_counter()
     gold_rows, pred_rows, per_draw = [], [], []
     for dataset in read_themefinder(folder):
-        order = np.random.default_rng(0).permutation(len(dataset.records))
-        for draw in range(draws):
-            chosen = order[draw * per_question : (draw + 1) * per_question]
+        for draw, (chosen, others) in enumerate(labelled_draws(len(dataset.records), per_question, draws)):
             labelled = [dataset.records[i] for i in chosen]
-            rest = [dataset.records[i] for i in np.setdiff1d(np.arange(len(dataset.records)), chosen)]
+            rest = [dataset.records[i] for i in others]
             model = fine_tune(copy.deepcopy(base), training_pairs(dataset, labelled, kind), epochs, lr, draw)
             embed = SentenceEmbedder(model=model, cache=EmbeddingCache(), model_id=f"fine-tuned-{dataset.name}-{draw}")
             coder = ZeroShotCoder(embed=embed)
@@ -104,7 +102,7 @@ def run(folder: Path, per_question: int, draws: int, epochs: int, lr: float, kin
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folder", type=Path, default=GAMBLING)
+    parser.add_argument("--folder", type=Path, default=DEFAULT_THEMEFINDER)
     parser.add_argument("--per-question", type=int, default=20)
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=2)

@@ -257,16 +257,23 @@ def labelled_per_group(
     """
     records = dataset.records
     vectors = embed.embed([r.text for r in records])
-    order = np.random.default_rng(seed).permutation(len(records))
     gold_rows, pred_rows, index = [], [], []
-    for k in range(draws):
-        labelled = order[k * per_group : (k + 1) * per_group]
-        if len(labelled) < per_group:
-            break
-        rest = np.setdiff1d(np.arange(len(records)), labelled)
+    for labelled, rest in labelled_draws(len(records), per_group, draws, seed):
         coder = make_coder(coder_kind, embed, seed)
         coder.fit(dataset.framework, decisions([records[i] for i in labelled], dataset.framework), embed)
         pred_rows.append(predict(coder, [records[i] for i in rest], vectors[rest], dataset.framework))
         gold_rows.append(to_matrix([records[i].codes for i in rest], dataset.code_ids))
         index.extend(int(i) for i in rest)
     return np.vstack(gold_rows), np.vstack(pred_rows), index
+
+
+def labelled_draws(n: int, per_group: int, draws: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(labelled, rest) record indices of up to ``draws`` disjoint seeded draws of ``per_group`` records each."""
+    order = np.random.default_rng(seed).permutation(n)
+    out = []
+    for k in range(draws):
+        labelled = order[k * per_group : (k + 1) * per_group]
+        if len(labelled) < per_group:
+            break
+        out.append((labelled, np.setdiff1d(np.arange(n), labelled)))
+    return out
